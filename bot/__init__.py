@@ -1,0 +1,1 @@
+"""Entra ID governance and provisioning alerting bot."""

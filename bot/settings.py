@@ -1,0 +1,109 @@
+"""Settings, read once at start-up from ALERTBOT_* environment variables and `.env`.
+
+Every setting is documented in config/example.env; a test keeps the two in step.
+Invalid settings raise ConfigError with one line per problem, naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+ENV_PREFIX = "ALERTBOT_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+    # Where KQL runs.
+    workspace: Literal["local", "azure"] = "local"
+    query_timeout_seconds: int = Field(default=180, ge=1, le=600)
+    max_result_rows: int = Field(default=500_000, ge=1, le=500_000)
+
+    # The embedded demo workspace (workspace=local).
+    demo_seed: int = 42
+    demo_now: datetime | None = None
+    demo_days: int = Field(default=30, ge=2, le=90)
+    demo_size: Literal["small", "medium", "large"] = "small"
+
+    # Azure Log Analytics (workspace=azure).
+    azure_workspace_id: str | None = None
+    azure_endpoint: str = "https://api.loganalytics.io/v1"
+    azure_credential: Literal["default", "cli", "managed_identity"] = "default"
+    azure_managed_identity_client_id: str | None = None
+
+    # The HTTP server.
+    host: str = "127.0.0.1"
+    port: int = Field(default=3978, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("demo_now")
+    @classmethod
+    def _demo_now_is_utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _azure_needs_a_workspace(self) -> Settings:
+        if self.workspace == "azure" and not self.azure_workspace_id:
+            raise ValueError(
+                f"{ENV_PREFIX}AZURE_WORKSPACE_ID is required when {ENV_PREFIX}WORKSPACE=azure"
+            )
+        return self
+
+    def demo_anchor(self, *, now: datetime) -> datetime:
+        """The demo data's "now": the configured one, else the start of the current hour."""
+        if self.demo_now is not None:
+            return self.demo_now
+        return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def load_settings(
+    env_file: Path | None = Path(".env"), environ: Mapping[str, str] = os.environ
+) -> Settings:
+    """Read settings; raise ConfigError listing every problem, one per line."""
+    problems = _unknown_variables(environ)
+    try:
+        settings = Settings(_env_file=env_file)
+    except ValidationError as error:
+        problems += [_describe(problem) for problem in error.errors()]
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A misspelt variable would otherwise be ignored without a word."""
+    known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    return [
+        f"{name}: unknown setting (see config/example.env)"
+        for name in sorted(environ)
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+    ]
+
+
+def _describe(problem: ErrorDetails) -> str:
+    location = problem["loc"]
+    field = str(location[0]) if location else ""
+    name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+    message = problem["msg"].removeprefix("Value error, ")
+    given = problem.get("input")
+    shown = f" (got {given!r})" if field and isinstance(given, str | int | float) else ""
+    return f"{name}: {message}{shown}"

@@ -1,0 +1,214 @@
+"""Close the gaps between duckdb-kql and Log Analytics KQL that published queries hit.
+
+duckdb-kql runs most Entra queries unmodified. Where it differs from Log Analytics on
+a construct that the seed queries use, this module adapts the *query* (never the
+caller's text: callers keep their original for display) at the token level, using
+duckdb-kql's own ANTLR lexer so that string literals and comments are never touched:
+
+1. Path steps ``X.[2]`` / ``X.[-1]``: valid KQL that duckdb-kql refuses
+   ("path step"). ``X.[i]`` means exactly ``X[i]``, which it supports, negative
+   indexes included. The dot is dropped.
+2. ``parse <expr> with ...`` / ``parse-where`` over a *dynamic* value: Kusto parses
+   the value's string form (``"a\\nb"`` parses as ``a<newline>b``), duckdb-kql
+   parses the JSON text (quotes and escapes included), so the pattern never
+   matches. The source expression is wrapped in ``tostring(...)``, which is a
+   no-op for strings and Kusto's own conversion for dynamic values.
+3. ``parse_json(s)`` / ``todynamic(s)`` when ``s`` is not valid JSON: Kusto returns
+   the string itself as a dynamic string (so ``parse_json(tostring(x.id)) in
+   ("<guid>")`` matches), duckdb-kql returns null. The function registry entry is
+   replaced by one that falls back to the string.
+
+4. Identifiers that differ from a table column only in case (the seed's
+   ``parse ... TenantID`` next to AuditLogs' ``TenantId``): Kusto keeps them apart,
+   DuckDB folds case and duckdb-kql refuses. Such identifiers (never property
+   accesses like ``x.id``) are renamed to a unique alias, and `Adapted.restore`
+   gives result columns and messages their original names back.
+
+`render` is accepted and ignored by duckdb-kql; `render_of` reads it from the tokens
+so results can carry the visualization, as the Log Analytics API does with
+``include-render``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from antlr4 import InputStream
+from duckdb_kql._antlr.KqlLexer import KqlLexer
+from duckdb_kql.translate import functions as kql_functions
+
+_DYNAMIC_FROM_TEXT: Final = (
+    "coalesce(TRY_CAST({0} AS JSON), "
+    "CASE WHEN {0} IS NOT NULL THEN to_json(CAST({0} AS VARCHAR)) END)"
+)
+_OPTION_NAMES: Final = frozenset({"kind", "flags"})
+_UNLEXED: Final = -1
+_ALIAS_SUFFIX: Final = "__casealias"
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    type: int
+    text: str
+    hidden: bool
+
+
+def install_function_overrides() -> None:
+    """Make parse_json/todynamic keep non-JSON strings, as Kusto does. Idempotent."""
+    for name in ("parse_json", "todynamic"):
+        current = kql_functions.SCALAR_FUNCTIONS[name]
+        kql_functions.SCALAR_FUNCTIONS[name] = kql_functions.FunctionSpec(
+            current.name,
+            current.kind,
+            _DYNAMIC_FROM_TEXT,
+            current.arities,
+            current.rules,
+            "non-JSON text becomes a dynamic string (Kusto semantics)",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Adapted:
+    """The rewritten query and the identifier aliases it introduced."""
+
+    kql: str
+    aliases: dict[str, str]
+
+    def restore(self, text: str) -> str:
+        """Put original identifiers back into a column name or an error message."""
+        for alias, original in self.aliases.items():
+            text = text.replace(alias, original)
+        return text
+
+
+def adapt(kql: str, *, columns: Iterable[str] = ()) -> Adapted:
+    """Rewrite `kql` into the equivalent query that duckdb-kql runs like Kusto does.
+
+    `columns` are the column names of the tables in scope, for the case check.
+    """
+    tokens = _tokenize(kql)
+    tokens = _drop_path_step_dots(tokens)
+    tokens = _stringify_parse_sources(tokens)
+    tokens, aliases = _alias_case_collisions(tokens, frozenset(columns))
+    return Adapted("".join(token.text for token in tokens), aliases)
+
+
+def render_of(kql: str) -> dict[str, Any] | None:
+    """The `render` visualization of a query, e.g. {"visualization": "timechart"}."""
+    tokens = [t for t in _tokenize(kql) if not t.hidden]
+    for index, token in enumerate(tokens[:-1]):
+        if token.type == KqlLexer.RENDER and index > 0 and tokens[index - 1].type == KqlLexer.BAR:
+            return {"visualization": tokens[index + 1].text}
+    return None
+
+
+def _tokenize(kql: str) -> list[_Token]:
+    """Tokens whose texts concatenate back to `kql` exactly, even where it does not lex."""
+    lexer = KqlLexer(InputStream(kql))
+    lexer.removeErrorListeners()
+    tokens: list[_Token] = []
+    consumed = 0
+    for token in lexer.getAllTokens():
+        end = token.stop + 1
+        tokens.append(_Token(token.type, kql[consumed:end], token.channel != 0))
+        consumed = end
+    if consumed < len(kql):
+        tokens.append(_Token(_UNLEXED, kql[consumed:], True))
+    return tokens
+
+
+def _drop_path_step_dots(tokens: list[_Token]) -> list[_Token]:
+    kept: list[_Token] = []
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        is_path_step = (
+            token.type == KqlLexer.DOT
+            and following is not None
+            and following.type == KqlLexer.OPENBRACKET
+            and bool(kept)
+            and not kept[-1].hidden
+        )
+        if not is_path_step:
+            kept.append(token)
+    return kept
+
+
+def _stringify_parse_sources(tokens: list[_Token]) -> list[_Token]:
+    result = list(tokens)
+    index = 0
+    while index < len(result):
+        if result[index].type in (KqlLexer.PARSE, KqlLexer.PARSEWHERE):
+            span = _parse_source_span(result, index + 1)
+            if span is not None:
+                start, end = span
+                result[start:end] = [
+                    _Token(KqlLexer.IDENTIFIER, "tostring(", False),
+                    *result[start:end],
+                    _Token(KqlLexer.CLOSEPAREN, ")", False),
+                ]
+        index += 1
+    return result
+
+
+def _alias_case_collisions(
+    tokens: list[_Token], columns: frozenset[str]
+) -> tuple[list[_Token], dict[str, str]]:
+    by_folded = {name.casefold(): name for name in columns}
+    aliases: dict[str, str] = {}
+    result: list[_Token] = []
+    previous: _Token | None = None
+    for token in tokens:
+        name = token.text
+        column = by_folded.get(name.casefold()) if token.type == KqlLexer.IDENTIFIER else None
+        is_property = previous is not None and previous.type == KqlLexer.DOT
+        if column is not None and column != name and not is_property:
+            alias = f"{name}{_ALIAS_SUFFIX}"
+            aliases[alias] = name
+            token = _Token(token.type, alias, token.hidden)
+        result.append(token)
+        if not token.hidden:
+            previous = token
+    return result, aliases
+
+
+def _parse_source_span(tokens: list[_Token], start: int) -> tuple[int, int] | None:
+    """[first, last) token positions of the source expression after `parse`."""
+    position = _skip_hidden(tokens, start)
+    while _is_option(tokens, position):
+        position = _skip_hidden(tokens, position + 1)  # option name
+        position = _skip_hidden(tokens, position + 1)  # '='
+        position = _skip_hidden(tokens, position + 1)  # value
+    first = position
+    depth = 0
+    last_visible = None
+    while position < len(tokens):
+        token = tokens[position]
+        if token.type in (KqlLexer.OPENPAREN, KqlLexer.OPENBRACKET):
+            depth += 1
+        elif token.type in (KqlLexer.CLOSEPAREN, KqlLexer.CLOSEBRACKET):
+            depth -= 1
+        elif token.type == KqlLexer.WITH and depth == 0:
+            break
+        if not token.hidden:
+            last_visible = position
+        position += 1
+    if last_visible is None or position >= len(tokens):
+        return None
+    if tokens[first].text.lower() == "tostring":
+        return None
+    return first, last_visible + 1
+
+
+def _is_option(tokens: list[_Token], position: int) -> bool:
+    if position >= len(tokens) or tokens[position].text.lower() not in _OPTION_NAMES:
+        return False
+    following = _skip_hidden(tokens, position + 1)
+    return following < len(tokens) and tokens[following].type == KqlLexer.EQUAL
+
+
+def _skip_hidden(tokens: list[_Token], position: int) -> int:
+    while position < len(tokens) and tokens[position].hidden:
+        position += 1
+    return position
