@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/seed_queries.py
+	$(BIN)/python -m benchmarks.seed_queries
 
 clean:
 	rm -rf $(VENV) dist .mypy_cache .ruff_cache

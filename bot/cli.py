@@ -11,11 +11,16 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Final, TextIO
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, TextIO
 
 from bot.errors import ConfigError, QueryError, RetryableWorkspaceError, WorkspaceError
 from bot.settings import Settings, load_settings
-from bot.timespans import TimeSpanError, parse_timespan
+from bot.timespans import TimeSpanError, parse_datetime, parse_timespan
+
+if TYPE_CHECKING:
+    from bot.alerts import console
 
 EXIT_OK: Final = 0
 EXIT_QUERY: Final = 1
@@ -42,7 +47,32 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: no limit beyond the query's own)",
     )
     query.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _add_alert_commands(commands)
     return parser
+
+
+def _add_alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    rules = commands.add_parser("rules", help="check or list the alert rules")
+    actions = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("validate", "check rule files: YAML, fields, KQL, columns and settings"),
+        ("list", "show the rule catalog"),
+    ):
+        action = actions.add_parser(name, help=text, description=text)
+        action.add_argument(
+            "paths", nargs="*", type=Path, help="rule files or directories (default: rules_path)"
+        )
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate the rules once against the workspace, notifying no one",
+        description="Run one evaluation cycle with a fresh state and print, per rule and "
+        "dimension, the measured value, the condition and the resulting state.",
+    )
+    evaluate.add_argument("--rule", metavar="ID", help="evaluate only this rule")
+    evaluate.add_argument(
+        "--at", metavar="ISO-TIME", help="evaluate as of this time (default: the workspace's now)"
+    )
+    evaluate.add_argument("--format", choices=["table", "json"], default="table")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,13 +83,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(
             "invalid settings:\n" + "\n".join(f"  {p}" for p in error.problems), EXIT_USAGE
         )
+    # One-shot commands print results; their progress logs would only be noise.
     logging.basicConfig(
-        level=settings.log_level,
+        level=settings.log_level if args.command == "serve" else logging.WARNING,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "serve":
         return _serve(settings)
+    if args.command == "rules":
+        return _rules(settings, args)
+    if args.command == "evaluate":
+        return _evaluate(settings, args)
     return _query(settings, args)
 
 
@@ -96,6 +131,51 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
     except WorkspaceError as error:
         return _fail(f"query failed: {error}", EXIT_WORKSPACE)
     return EXIT_OK
+
+
+def _rules(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.alerts import console
+    from bot.workspace.probe import empty_tables_probe
+
+    paths = args.paths or [settings.rules_path]
+    if args.rules_command == "list":
+        return _exit_code(console.list_rules(paths, out=sys.stdout, err=sys.stderr))
+    with empty_tables_probe() as probe:
+        outcome = console.validate_rules(paths, probe=probe, out=sys.stdout, err=sys.stderr)
+    return _exit_code(outcome)
+
+
+def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.alerts import console
+    from bot.app import open_workspace
+
+    try:
+        at = parse_datetime(args.at) if args.at else _workspace_now(settings)
+    except TimeSpanError as error:
+        return _fail(f"--at: {error}", EXIT_USAGE)
+
+    outcome = console.evaluate_rules(
+        [settings.rules_path],
+        lambda: open_workspace(settings),
+        at=at,
+        rule_id=args.rule,
+        output_format=args.format,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+    return _exit_code(asyncio.run(outcome))
+
+
+def _workspace_now(settings: Settings) -> datetime:
+    """The demo's "now" (its anchor) for the local workspace, else the wall clock."""
+    now = datetime.now(UTC)
+    return settings.demo_anchor(now=now) if settings.workspace == "local" else now
+
+
+def _exit_code(outcome: console.Outcome) -> int:
+    return {"ok": EXIT_OK, "invalid": EXIT_QUERY, "usage": EXIT_USAGE}.get(
+        outcome.value, EXIT_WORKSPACE
+    )
 
 
 def _describe_query_error(kql: str, error: QueryError) -> str:

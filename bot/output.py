@@ -11,7 +11,7 @@ from typing import Any, Final, Literal
 from bot.workspace.base import QueryResult
 
 OutputFormat = Literal["table", "json", "csv"]
-_MAX_CELL: Final = 60
+_MAX_CELL: Final = 100
 
 
 def render(result: QueryResult, output_format: OutputFormat) -> str:

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     azure_credential: Literal["default", "cli", "managed_identity"] = "default"
     azure_managed_identity_client_id: str | None = None
 
+    # Alert rules.
+    rules_path: Path = Path("config/rules")
+
+    # The store (alerts, subscriptions, conversations, audit log, outbox).
+    database_url: str = Field(default="sqlite+aiosqlite:///var/alertbot.db", min_length=1)
+
     # The HTTP server.
     host: str = "127.0.0.1"
     port: int = Field(default=3978, ge=1, le=65535)

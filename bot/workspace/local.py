@@ -117,14 +117,16 @@ class LocalWorkspace:
         query_now: datetime,
     ) -> QueryResult:
         started = time.perf_counter()
-        _check_syntax(kql)
         self._create_window_views(cursor, interval)
         adapted = kql_compat.adapt(kql, columns=self._column_names)
-        relation = _translate_and_run(cursor, adapted, query_now)
-        columns = [
-            Column(adapted.restore(name), _column_type(kind)) for name, kind in _described(relation)
-        ]
-        raw_rows = relation.limit(self._max_rows + 1).fetchall()
+        try:
+            described, raw_rows = _execute(cursor, adapted, query_now, limit=self._max_rows + 1)
+        except duckdb_kql.KqlSyntaxError as error:
+            # Parsing is the slow part, so the original text is checked only now, to
+            # report positions in what the caller wrote rather than in the adaptation.
+            _check_syntax(kql)
+            raise QueryError(_short_syntax_message(str(error))) from error
+        columns = [Column(adapted.restore(name), _column_type(kind)) for name, kind in described]
         truncated = len(raw_rows) > self._max_rows
         rows = [_normalise_row(row, columns) for row in raw_rows[: self._max_rows]]
         return QueryResult(
@@ -188,11 +190,23 @@ def _short_syntax_message(message: str) -> str:
     return f"Syntax error: {match['head']}"
 
 
-def _translate_and_run(
-    cursor: duckdb.DuckDBPyConnection, adapted: kql_compat.Adapted, query_now: datetime
-) -> duckdb.DuckDBPyRelation:
+def _execute(
+    cursor: duckdb.DuckDBPyConnection,
+    adapted: kql_compat.Adapted,
+    query_now: datetime,
+    *,
+    limit: int,
+) -> tuple[list[tuple[str, Any]], list[tuple[Any, ...]]]:
+    """Translate, run and fetch; every engine error becomes a QueryError.
+
+    DuckDB relations are lazy, so some errors (a failed cast) only surface on fetch.
+    """
     try:
-        return duckdb_kql.kql(cursor, adapted.kql, allow_write=False, query_now=query_now)
+        relation = duckdb_kql.kql(cursor, adapted.kql, allow_write=False, query_now=query_now)
+        described = list(zip(relation.columns, relation.types, strict=True))
+        return described, relation.limit(limit).fetchall()
+    except duckdb_kql.KqlSyntaxError:
+        raise
     except duckdb_kql.KqlUnsupportedError as error:
         # Positions refer to the adapted text, which differs from the original only
         # within a line, so the line is exact and the column close.
@@ -226,10 +240,6 @@ def _engine_message(error: duckdb.Error) -> str:
 def _column_type(duckdb_type: object) -> ColumnType:
     kind = kusto_type(duckdb_type)
     return kind if kind in _DUCKDB_TYPES else "string"
-
-
-def _described(relation: duckdb.DuckDBPyRelation) -> Sequence[tuple[str, Any]]:
-    return list(zip(relation.columns, relation.types, strict=True))
 
 
 def _normalise_row(row: tuple[Any, ...], columns: Sequence[Column]) -> list[Any]:

@@ -91,8 +91,8 @@ async def test_ago_is_evaluated_at_the_end_of_the_interval(workspace: LocalWorks
 
 async def test_values_are_normalised(workspace: LocalWorkspace) -> None:
     result = await workspace.query(
-        "AuditLogs | where ActivityDisplayName == 'Delete access review' "
-        "| project TimeGenerated, InitiatedBy, DurationMs, Actor = tostring(InitiatedBy.user.displayName)",
+        "AuditLogs | where ActivityDisplayName == 'Delete access review' | project "
+        "TimeGenerated, InitiatedBy, DurationMs, Actor = tostring(InitiatedBy.user.displayName)",
         timespan=None,
     )
     assert [(c.name, c.type) for c in result.columns] == [
@@ -101,23 +101,25 @@ async def test_values_are_normalised(workspace: LocalWorkspace) -> None:
         ("DurationMs", "long"),
         ("Actor", "string"),
     ]
-    assert result.rows == [[NOW - timedelta(hours=1), {"user": {"displayName": "Alex"}}, 42, "Alex"]]
+    assert result.rows == [
+        [NOW - timedelta(hours=1), {"user": {"displayName": "Alex"}}, 42, "Alex"]
+    ]
     assert result.rows[0][0].tzinfo is UTC
 
 
 async def test_seed_shapes_that_needed_the_adapter(workspace: LocalWorkspace) -> None:
     connected = await workspace.query(
-        "AuditLogs\n| where ActivityDisplayName == \"Create connected organization\"\n"
+        'AuditLogs\n| where ActivityDisplayName == "Create connected organization"\n'
         "| mv-expand AdditionalDetails\n"
         "| extend key = AdditionalDetails.key, value = AdditionalDetails.value\n"
-        "| where key == \"Description\"\n| parse value with * \"\\n\" TenantID\n| distinct TenantID",
+        '| where key == "Description"\n| parse value with * "\\n" TenantID\n| distinct TenantID',
         timespan=None,
     )
     assert connected.columns[0].name == "TenantID"
     assert connected.rows == [["11111111-2222-3333-4444-555555555555"]]
     group_add = await workspace.query(
         "AuditLogs | where parse_json(tostring(TargetResources[1].id)) in "
-        "(\"8c7f0b8e-0000-4000-8000-00000000abcd\") | project ActivityDisplayName",
+        '("8c7f0b8e-0000-4000-8000-00000000abcd") | project ActivityDisplayName',
         timespan=None,
     )
     assert group_add.rows == [["Add member to group"]]
@@ -181,3 +183,10 @@ async def test_a_slow_query_is_stopped() -> None:
             )
     finally:
         await ws.close()
+
+
+async def test_errors_that_surface_while_fetching_are_query_errors(
+    workspace: LocalWorkspace,
+) -> None:
+    with pytest.raises(QueryError, match="Could not convert"):
+        await workspace.query("AuditLogs | where ActivityDisplayName = 'x'", timespan=None)

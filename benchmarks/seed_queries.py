@@ -1,0 +1,157 @@
+"""Benchmark: the seed queries on the embedded engine, against hand-written DuckDB SQL.
+
+Prints, for each demo size, the rows loaded, the load time and peak memory, then per
+seed query the median latency through LocalWorkspace (KQL: parse, adapt, translate,
+run, fetch, normalise) and of the same question written by hand in DuckDB SQL
+(run and fetch), and their ratio.
+
+    .venv/bin/python -m benchmarks.seed_queries [--sizes small,medium,large] [--repeat 7]
+
+A script that prints figures, not a test: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import duckdb_kql
+
+from benchmarks.seed_corpus import SEED_QUERIES, Placeholders, fill, placeholders
+from bot.workspace.demo import DemoSpec, load_demo
+from bot.workspace.local import LocalWorkspace
+
+NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
+IG = "Azure AD Identity Governance - User Management"
+WORKFLOW_ACTIVITIES = (
+    "('On-demand workflow execution completed', 'Scheduled workflow execution completed')"
+)
+CONFIG_ACTIVITIES = (
+    "('Add provisioning configuration','Delete provisioning configuration',"
+    "'Disable/pause provisioning configuration', 'Enable/restart provisioning configuration',"
+    " 'Enable/start provisioning configuration')"
+)
+
+
+def hand_written_sql(values: Placeholders, now: datetime) -> dict[str, str]:
+    """The same questions as the seed queries, written directly for DuckDB."""
+    a = 'raw."AuditLogs"'
+    p = 'raw."AADProvisioningLogs"'
+    ts = f"TIMESTAMP '{now.replace(tzinfo=None).isoformat()}'"
+    groups = ", ".join(f"'{g}'" for g in values.group_ids)
+    extensions = ", ".join(f"'{e}'" for e in values.custom_extension_names)
+    workflows = ", ".join(f"'{w}'" for w in values.workflow_names)
+    return {
+        "access_review_deleted": f"SELECT * FROM {a} WHERE ActivityDisplayName = ' Delete access review'",
+        "direct_group_add": f"""SELECT *, InitiatedBy->>'$.user.displayName' AS ActorName FROM {a}
+            WHERE TargetResources->>'$[1].id' IN ({groups}) AND ActivityDisplayName = 'Add member to group'
+            AND coalesce(InitiatedBy->>'$.user.displayName', '') <> '{IG}'""",
+        "connected_org_created": f"""SELECT DISTINCT regexp_extract(d->>'value', '\\n(.*)$', 1) AS TenantID
+            FROM {a}, unnest(CAST(AdditionalDetails AS JSON[])) AS t(d)
+            WHERE ActivityDisplayName = 'Create connected organization' AND d->>'key' = 'Description'""",
+        "custom_extension": f"""SELECT a.*, tr->>'displayName' AS CustomExtensionName
+            FROM {a} a, unnest(CAST(TargetResources AS JSON[])) AS t(tr)
+            WHERE ActivityDisplayName = 'Execute custom extension' AND Result = 'success'
+            AND tr->>'displayName' IN ({extensions})""",
+        "workflow_failure": f"""SELECT DISTINCT Id FROM {a}, unnest(CAST(TargetResources AS JSON[])) AS t(tr)
+            WHERE Category = 'WorkflowManagement' AND ActivityDisplayName IN {WORKFLOW_ACTIVITIES}
+            AND Result = 'failure' AND tr->>'displayName' IN ({workflows})""",
+        "cross_tenant_partner_added": f"""SELECT TimeGenerated, OperationName,
+            InitiatedBy->'$.user.userPrincipalName' AS initiating_user,
+            InitiatedBy->'$.user.ipAddress' AS source_ip, AADTenantId AS source_tenant,
+            TargetResources->'$[0].modifiedProperties[0].newValue' AS target_tenant FROM {a}
+            WHERE OperationName = 'Add a partner to cross-tenant access setting'
+            AND TargetResources->>'$[0].modifiedProperties[0].displayName' = 'tenantId'""",
+        "cross_tenant_sync_enabled": f"""SELECT * FROM {a}
+            WHERE OperationName = 'Update a partner cross-tenant identity sync setting'
+            AND contains(lower(CAST(TargetResources AS VARCHAR)), 'true')
+            AND contains(lower(TargetResources->>'$[0].modifiedProperties[0].newValue'), 'true')""",
+        "pim_alert_disabled": f"SELECT * FROM {a} WHERE ActivityDisplayName = 'Disable PIM alert'",
+        "provisioning_failure_spike": f"SELECT * FROM {p} WHERE JobId = '{values.failure_job_id}' AND ResultType = 'Failure'",
+        "provisioning_config_changed": f"SELECT * FROM {a} WHERE ActivityDisplayName IN {CONFIG_ACTIVITIES}",
+        "events_for_source_identity": f"SELECT * FROM {p} WHERE SourceIdentity->>'$.Id' = '{values.source_identity_id}'",
+        "count_by_error_code": f"SELECT ResultSignature AS ErrorCode, count(*) FROM {p} GROUP BY 1",
+        "actions_per_day": f"""SELECT Action, time_bucket(INTERVAL 1 DAY, TimeGenerated) AS day, count(*)
+            FROM {p} WHERE TimeGenerated > {ts} - INTERVAL 7 DAY GROUP BY 1, 2""",
+        "key_properties": f"""SELECT ServicePrincipal->>'$.Id', ServicePrincipal->>'$.Name', ModifiedProperties,
+            JobId, Id, CycleId, ChangeId, Action, SourceIdentity->'$.identityType', SourceIdentity->'$.details',
+            TargetIdentity->'$.identityType', TargetIdentity->'$.details', ProvisioningSteps
+            FROM {p} WHERE SourceIdentity->>'$.identityType' = 'Group' LIMIT 100""",
+        "unresolved_group_members": f"""SELECT
+            regexp_extract(ProvisioningSteps->>'$[2].description', 'of (.*?)\\.', 1) AS groupDisplayName,
+            regexp_extract(ProvisioningSteps->>'$[2].description', 'assign (.*?) as the members', 1) AS userObjectId,
+            JobId FROM {p} WHERE TimeGenerated >= {ts} - INTERVAL 10 DAY
+            AND JobId = '{values.cross_tenant_job_id}' AND SourceIdentity->>'$.identityType' = 'Group'
+            AND regexp_matches(ProvisioningSteps, 'UnableToResolveReferenceAttributeValue') LIMIT 100""",
+        "actions_by_app": f"""SELECT ProvisioningSteps->>'$[#-1].name' AS eventName, JobId, count(*) FROM {p}
+            WHERE TimeGenerated > {ts} - INTERVAL 30 DAY AND JobId = '{values.cross_tenant_job_id}'
+            GROUP BY 1, 2 ORDER BY JobId LIMIT 5""",
+        "operation_spikes": f"""SELECT ProvisioningSteps->>'$[#-1].name' AS eventName,
+            time_bucket(INTERVAL 1 DAY, TimeGenerated) AS day, count(*) FROM {p}
+            WHERE TimeGenerated > {ts} - INTERVAL 30 DAY AND JobId = '{values.scim_job_id}' GROUP BY 1, 2""",
+        "failure_spike_alert": f"SELECT * FROM {p} WHERE JobId = '{values.failure_job_id}' AND ResultType = 'Failure'",
+        "no_events_alert": f"SELECT * FROM {p} LIMIT 1",
+        "disables_deletes_alert": f"SELECT * FROM {p} WHERE Action IN ('Disable', 'Delete')",
+    }
+
+
+def median_ms(run: Callable[[], object], repeat: int) -> float:
+    run()  # warm-up: first-run costs (plans, caches) are not what a schedule pays
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+def bench_size(size: str, repeat: int) -> None:
+    con = duckdb_kql.connect()
+    started = time.perf_counter()
+    manifest = load_demo(con, DemoSpec(now=NOW, size=size))  # type: ignore[arg-type]
+    load_s = time.perf_counter() - started
+    counts = {
+        table: con.execute(f'SELECT count(*) FROM raw."{table}"').fetchone()[0]  # type: ignore[index]
+        for table in ("AuditLogs", "AADProvisioningLogs")
+    }
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"\n## size={size}: AuditLogs {counts['AuditLogs']:,} rows, AADProvisioningLogs "
+        f"{counts['AADProvisioningLogs']:,} rows; loaded in {load_s:.1f} s; peak RSS {peak_mib:,.0f} MiB\n"
+    )
+    values = placeholders(manifest)
+    sql = hand_written_sql(values, NOW)
+    workspace = LocalWorkspace(con, clock=lambda: NOW)
+    print(f"| {'query':28} | {'rows':>7} | {'KQL ms':>8} | {'SQL ms':>8} | {'ratio':>6} |")
+    print(f"|{'-' * 30}|{'-' * 9}|{'-' * 10}|{'-' * 10}|{'-' * 8}|")
+    ratios = []
+    for query in SEED_QUERIES:
+        kql = fill(query, values)
+        rows = len(workspace.run_sync(kql, timespan=None).rows)
+        kql_ms = median_ms(lambda kql=kql: workspace.run_sync(kql, timespan=None), repeat)
+        statement = sql[query.key]
+        sql_ms = median_ms(lambda s=statement: con.execute(s).fetchall(), repeat)
+        ratios.append(kql_ms / sql_ms)
+        print(
+            f"| {query.key:28} | {rows:>7,} | {kql_ms:>8.1f} | {sql_ms:>8.1f} | {kql_ms / sql_ms:>6.1f} |"
+        )
+    print(f"\nmedian ratio KQL/SQL: {statistics.median(ratios):.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--sizes", default="medium,large")
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    for size in args.sizes.split(","):
+        bench_size(size.strip(), args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The alert engine: rule files, their validation, pure evaluation and alert lifecycle."""

@@ -1,0 +1,277 @@
+"""The store's interface: what the alert engine and the chat channels may ask of persistence.
+
+Every method is one atomic operation. `Store.transaction()` hands out the same operations
+bound to one database transaction, for a caller that must write several things together
+(an acknowledgement: the alert, its audit entry and the card updates to send), and
+`Store.commit_cycle` writes one evaluation cycle that way. Nothing here names SQL.
+
+Errors (all `bot.errors.AlertBotError`):
+
+StoreError
+ +-- ConflictError            someone else wrote first: stale alert version, an alert id or
+ |                            an open fingerprint that already exists. Re-read and decide again.
+ +-- StoreUnavailableError    the database could not be reached or stayed locked (retryable)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.errors import AlertBotError
+from bot.models import (
+    AlertEvent,
+    AlertInstance,
+    AuditEntry,
+    ChannelKind,
+    ConversationRef,
+    DimensionState,
+    Mute,
+    OutboxItem,
+    OutboxStatus,
+    RuleHealth,
+    Subscription,
+)
+
+#: The subscription target that matches every rule.
+ALL_TARGET = "all"
+
+
+class StoreError(AlertBotError):
+    """The store could not do what was asked."""
+
+
+class ConflictError(StoreError):
+    """Someone else changed the same thing first; re-read and decide again."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database could not be reached, or stayed locked; try again later."""
+
+    retryable = True
+
+
+class RuleState(BaseModel):
+    """What the engine needs to evaluate one rule, read in one consistent snapshot."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule_id: str
+    open_alerts: list[AlertInstance]
+    dimension_states: list[DimensionState]
+    health: RuleHealth | None
+    #: The mutes of this rule that are active at the `now` the state was loaded for.
+    mutes: list[Mute]
+
+
+def new_outbox_item(
+    event: AlertEvent, *, conversation_id: str, channel: ChannelKind, not_before: datetime
+) -> OutboxItem:
+    """An outbox item to enqueue: the store assigns its id; the event gives its key."""
+    return OutboxItem(
+        id=0,
+        idempotency_key=event.idempotency_key,
+        conversation_id=conversation_id,
+        channel=channel,
+        event=event,
+        next_attempt_at=not_before,
+    )
+
+
+class AlertOperations(Protocol):
+    """Alert instances and the engine's memory between evaluations."""
+
+    async def next_alert_id(self) -> int:
+        """A new short alert id, above every id handed out or stored. Ids are handed out
+        before the alert is saved, so the engine's events can name it; an id whose cycle
+        never commits is simply skipped."""
+        ...
+
+    async def last_alert_id(self) -> int:
+        """The highest alert id handed out or stored, 0 if none: an engine that numbers
+        its own alerts (one process) starts its counter after it."""
+        ...
+
+    async def get_alert(self, alert_id: int) -> AlertInstance | None: ...
+
+    async def list_alerts(
+        self, *, open_only: bool = True, rule_id: str | None = None, limit: int | None = None
+    ) -> list[AlertInstance]:
+        """Newest first."""
+        ...
+
+    async def save_alert(self, alert: AlertInstance) -> AlertInstance:
+        """Insert (version 0) or update (the version read); return it with its new version.
+
+        Raises ConflictError if the stored version is not `alert.version` (someone else
+        wrote first), the id exists, or another instance of its fingerprint is open.
+        """
+        ...
+
+    async def list_dimension_states(self, rule_id: str) -> list[DimensionState]: ...
+
+    async def replace_dimension_states(
+        self, rule_id: str, states: Sequence[DimensionState]
+    ) -> None:
+        """The rule's dimension states become exactly `states`."""
+        ...
+
+    async def get_rule_health(self, rule_id: str) -> RuleHealth | None: ...
+
+    async def list_rule_health(self) -> list[RuleHealth]: ...
+
+    async def save_rule_health(self, health: RuleHealth) -> None: ...
+
+
+class MuteOperations(Protocol):
+    """Snoozes of one alert, or of a rule for some dimension values."""
+
+    async def add_mute(self, mute: Mute) -> Mute:
+        """Store a mute (its `id` is ignored) and return it with the id assigned."""
+        ...
+
+    async def list_mutes(self, *, now: datetime, rule_id: str | None = None) -> list[Mute]:
+        """The mutes still active at `now`."""
+        ...
+
+    async def delete_mute(self, mute_id: int) -> bool: ...
+
+    async def expire_mutes(self, *, now: datetime) -> list[Mute]:
+        """Delete the mutes that ended at or before `now`, and return them."""
+        ...
+
+
+class ConversationOperations(Protocol):
+    """Where the bot may post, and what each conversation wants to hear about."""
+
+    async def upsert_conversation(self, ref: ConversationRef) -> None: ...
+
+    async def get_conversation(self, conversation_id: str) -> ConversationRef | None: ...
+
+    async def list_conversations(self) -> list[ConversationRef]: ...
+
+    async def delete_conversation(self, conversation_id: str) -> bool:
+        """Prune a conversation the bot was removed from: its reference, its
+        subscriptions, and its pending deliveries (marked failed)."""
+        ...
+
+    async def subscribe(self, subscription: Subscription) -> None:
+        """Add, or replace the conversation's subscription to the same target.
+        The conversation's reference must be stored first."""
+        ...
+
+    async def unsubscribe(self, conversation_id: str, target: str) -> bool: ...
+
+    async def list_subscriptions(self, conversation_id: str | None = None) -> list[Subscription]:
+        """One conversation's subscriptions, or everyone's."""
+        ...
+
+    async def find_subscribers(
+        self, *, rule_id: str, category: str, severity: int
+    ) -> list[Subscription]:
+        """One matching subscription per conversation subscribed to the rule, its category
+        or "all" (case-insensitive) at a `max_severity` of `severity` or above."""
+        ...
+
+
+class AuditOperations(Protocol):
+    """The record of human actions."""
+
+    async def append_audit(self, entry: AuditEntry) -> None: ...
+
+    async def list_audit(
+        self, *, alert_id: int | None = None, conversation_id: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """The latest `limit` entries matching, oldest first."""
+        ...
+
+
+class OutboxOperations(Protocol):
+    """Deliveries of events to conversations: at least once, each key once per conversation."""
+
+    async def enqueue(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Store new items (ids ignored); return those that were new, with their ids.
+        An item whose (conversation, idempotency key) is already stored is skipped."""
+        ...
+
+    async def claim_due(
+        self, *, worker: str, now: datetime, lease: timedelta, limit: int = 20
+    ) -> list[OutboxItem]:
+        """Lease up to `limit` pending items due at `now` to `worker` until `now + lease`,
+        counting an attempt on each. No other worker gets them until the lease expires."""
+        ...
+
+    async def mark_sent(self, item_id: int, *, message_id: str | None) -> bool:
+        """Delivered (whoever holds the lease: the message exists now), with the chat
+        message it created or updated. False if there is no such item."""
+        ...
+
+    async def mark_failed(
+        self, item_id: int, *, worker: str, error: str, retry_at: datetime | None
+    ) -> bool:
+        """Retry at `retry_at`, or give up (None). False, changing nothing, unless
+        `worker` still holds the lease on a pending item."""
+        ...
+
+    async def list_outbox(
+        self,
+        *,
+        alert_id: int | None = None,
+        conversation_id: str | None = None,
+        status: OutboxStatus | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxItem]:
+        """Oldest first; e.g. the alert's sent card in a conversation, to update in place."""
+        ...
+
+
+class StoreOperations(
+    AlertOperations,
+    MuteOperations,
+    ConversationOperations,
+    AuditOperations,
+    OutboxOperations,
+    Protocol,
+):
+    """Everything that can be read or written, alone or inside one transaction."""
+
+
+class Store(StoreOperations, Protocol):
+    """The store: each operation atomic on its own, or several in `transaction()`."""
+
+    def transaction(self) -> AbstractAsyncContextManager[StoreOperations]:
+        """Operations that commit together when the block ends, or not at all if it raises.
+
+        A StoreError inside spoils the transaction (PostgreSQL refuses further statements):
+        let it end the block, then re-read and try again in a new one."""
+        ...
+
+    async def load_rule_state(self, rule_id: str, *, now: datetime) -> RuleState:
+        """The rule's open alerts, dimension states, health and active mutes, as of one
+        moment (a concurrent `commit_cycle` is seen whole or not at all)."""
+        ...
+
+    async def commit_cycle(
+        self,
+        *,
+        rule_id: str,
+        alerts: Sequence[AlertInstance],
+        dimension_states: Sequence[DimensionState],
+        health: RuleHealth,
+        outbox: Sequence[OutboxItem],
+    ) -> list[AlertInstance]:
+        """Write the result of one evaluation of a rule in one transaction: the alerts it
+        created or changed (versions checked), its dimension states (replacing the old),
+        its health, and the deliveries of the events it produced (idempotent). Returns
+        the alerts as saved, with their new versions. On any error nothing is written."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailableError unless the database answers (for /readyz)."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,91 @@
+"""Connecting to the database: URL checks, SQLite's pragmas and transactions, PostgreSQL's schema.
+
+SQLite runs in WAL mode (readers never block the writer) with a busy timeout and foreign
+keys on. Every SQLite transaction starts with BEGIN IMMEDIATE: SQLite has one writer at a
+time anyway, and taking the write lock up front means a transaction that reads and then
+writes waits its turn instead of failing with "database is locked" half-way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from bot.errors import ConfigError
+
+#: How long a SQLite writer waits for another one before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+
+
+def parse_database_url(database_url: str) -> URL:
+    """The URL with its async driver (plain sqlite:// and postgresql:// are accepted)."""
+    try:
+        url = make_url(database_url)
+    except (ArgumentError, ValueError) as error:
+        # Not the URL itself: it may hold a password.
+        raise ConfigError([f"database URL: cannot be parsed ({error})"]) from error
+    driver = _DRIVERS.get(url.drivername)
+    if driver is None:
+        raise ConfigError(
+            [
+                f"database URL: unsupported database {url.drivername!r}; use "
+                "sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host/db"
+            ]
+        )
+    return url.set(drivername=driver)
+
+
+def create_engine(database_url: str, *, schema: str | None = None) -> AsyncEngine:
+    """An engine for the URL; `schema` puts every table in that PostgreSQL schema."""
+    url = parse_database_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if schema is not None:
+            raise ConfigError(["database URL: a schema is only supported with PostgreSQL"])
+        return _sqlite_engine(url)
+    connect_args: dict[str, Any] = {}
+    if schema is not None:
+        connect_args["server_settings"] = {"search_path": schema}
+    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    in_memory = url.database in (None, "", ":memory:")
+    if not in_memory and url.database is not None:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+    event.listen(engine.sync_engine, "begin", _begin_immediate)
+    return engine
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        "foreign_keys=ON",
+        "synchronous=NORMAL",  # durable across application crashes in WAL mode
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

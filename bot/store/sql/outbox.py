@@ -1,0 +1,113 @@
+"""The notification outbox: idempotent enqueue, leased claims, sent and failed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import aliased
+
+from bot.models import OutboxItem, OutboxStatus
+from bot.store.base import OutboxOperations
+from bot.store.schema import OutboxRow, outbox_values
+from bot.store.sql._common import NO_SYNC, PENDING, SqlBase
+
+
+class OutboxSql(SqlBase, OutboxOperations):
+    """Deliveries: enqueued once per key and conversation, claimed under a lease."""
+
+    async def enqueue(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        added: list[OutboxItem] = []
+        async with self._scope() as session:
+            for item in items:
+                statement = (
+                    self._insert(OutboxRow)
+                    .values(outbox_values(item))
+                    .on_conflict_do_nothing(
+                        index_elements=[OutboxRow.conversation_id, OutboxRow.idempotency_key]
+                    )
+                    .returning(OutboxRow.id)
+                )
+                item_id = await session.scalar(statement)
+                if item_id is not None:
+                    added.append(item.model_copy(update={"id": item_id}))
+        return added
+
+    async def claim_due(
+        self, *, worker: str, now: datetime, lease: timedelta, limit: int = 20
+    ) -> list[OutboxItem]:
+        candidate = aliased(OutboxRow)
+        due = (
+            select(candidate.id)
+            .where(candidate.status == PENDING, candidate.next_attempt_at <= now)
+            .where(or_(candidate.lease_expires_at.is_(None), candidate.lease_expires_at <= now))
+            .order_by(candidate.next_attempt_at, candidate.id)
+            .limit(limit)
+            # PostgreSQL: rows another worker is claiming right now are passed over, not
+            # waited for. SQLite has no row locks; BEGIN IMMEDIATE serialises claimers.
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(due))
+            .values(lease_owner=worker, lease_expires_at=now + lease)
+            .values(attempts=OutboxRow.attempts + 1)
+            .returning(OutboxRow)
+        )
+        async with self._scope() as session:
+            rows = await session.scalars(claim, execution_options=NO_SYNC)
+            items = [row.to_model() for row in rows]
+        return sorted(items, key=lambda item: (item.next_attempt_at, item.id))
+
+    async def mark_sent(self, item_id: int, *, message_id: str | None) -> bool:
+        statement = (
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id)
+            .values(status=OutboxStatus.SENT.value, last_error=None)
+            .values(lease_owner=None, lease_expires_at=None)
+            .values(message_id=OutboxRow.message_id if message_id is None else message_id)
+            .returning(OutboxRow.id)
+        )
+        async with self._scope() as session:
+            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+
+    async def mark_failed(
+        self, item_id: int, *, worker: str, error: str, retry_at: datetime | None
+    ) -> bool:
+        values: dict[str, Any] = {
+            "last_error": error,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        if retry_at is None:
+            values["status"] = OutboxStatus.FAILED.value
+        else:
+            values["next_attempt_at"] = retry_at
+        statement = (
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id, OutboxRow.status == PENDING)
+            .where(OutboxRow.lease_owner == worker)
+            .values(values)
+            .returning(OutboxRow.id)
+        )
+        async with self._scope() as session:
+            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+
+    async def list_outbox(
+        self,
+        *,
+        alert_id: int | None = None,
+        conversation_id: str | None = None,
+        status: OutboxStatus | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxItem]:
+        statement = select(OutboxRow).order_by(OutboxRow.id).limit(limit)
+        if alert_id is not None:
+            statement = statement.where(OutboxRow.alert_id == alert_id)
+        if conversation_id is not None:
+            statement = statement.where(OutboxRow.conversation_id == conversation_id)
+        if status is not None:
+            statement = statement.where(OutboxRow.status == status.value)
+        return [row.to_model() for row in await self._all(statement)]
