@@ -5,7 +5,10 @@ seed query the median latency through LocalWorkspace (KQL: parse, adapt, transla
 run, fetch, normalise) and of the same question written by hand in DuckDB SQL
 (run and fetch), and their ratio.
 
-    .venv/bin/python -m benchmarks.seed_queries [--sizes small,medium,large] [--repeat 7]
+    .venv/bin/python -m benchmarks.seed_queries [--runs medium:12,large:30] [--repeat 7]
+
+Each run is SIZE:DAYS of demo history: medium over 12 days is about 100k rows,
+large over 30 days about 1.7 million.
 
 A script that prints figures, not a test: nothing here asserts a speed.
 """
@@ -109,10 +112,10 @@ def median_ms(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples)
 
 
-def bench_size(size: str, repeat: int) -> None:
+def bench_size(size: str, days: int, repeat: int) -> None:
     con = duckdb_kql.connect()
     started = time.perf_counter()
-    manifest = load_demo(con, DemoSpec(now=NOW, size=size))  # type: ignore[arg-type]
+    manifest = load_demo(con, DemoSpec(now=NOW, size=size, days=days))  # type: ignore[arg-type]
     load_s = time.perf_counter() - started
     counts = {
         table: con.execute(f'SELECT count(*) FROM raw."{table}"').fetchone()[0]  # type: ignore[index]
@@ -120,7 +123,7 @@ def bench_size(size: str, repeat: int) -> None:
     }
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"\n## size={size}: AuditLogs {counts['AuditLogs']:,} rows, AADProvisioningLogs "
+        f"\n## size={size}, {days} days: AuditLogs {counts['AuditLogs']:,} rows, AADProvisioningLogs "
         f"{counts['AADProvisioningLogs']:,} rows; loaded in {load_s:.1f} s; peak RSS {peak_mib:,.0f} MiB\n"
     )
     values = placeholders(manifest)
@@ -146,11 +149,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--sizes", default="medium,large")
+    parser.add_argument("--runs", default="medium:12,large:30", help="SIZE:DAYS,...")
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
-    for size in args.sizes.split(","):
-        bench_size(size.strip(), args.repeat)
+    for run in args.runs.split(","):
+        size, _, days = run.strip().partition(":")
+        bench_size(size, int(days or 30), args.repeat)
 
 
 if __name__ == "__main__":
