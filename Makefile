@@ -5,13 +5,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Node tools the tests use (the Adaptive Cards renderer), pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test lint install bench clean
 
 run: $(STAMP)
 	$(BIN)/alertbot serve
 
-test: $(STAMP) lint
+test: $(STAMP) $(NODE_STAMP) lint
 	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)
@@ -20,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +30,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.seed_queries
 
 clean:
-	rm -rf $(VENV) dist .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules dist .mypy_cache .ruff_cache

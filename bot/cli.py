@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     query.add_argument("--format", choices=["table", "json", "csv"], default="table")
     _add_alert_commands(commands)
+    manifest = commands.add_parser(
+        "manifest",
+        help="build the Teams app package (manifest.json and icons, zipped)",
+        description="Build the sideloadable Teams app package from manifest/ and the settings.",
+    )
+    manifest.add_argument(
+        "--out", type=Path, default=Path("dist/app.zip"), help="zip to write (default: %(default)s)"
+    )
     return parser
 
 
@@ -95,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _rules(settings, args)
     if args.command == "evaluate":
         return _evaluate(settings, args)
+    if args.command == "manifest":
+        return _manifest(settings, args.out)
     return _query(settings, args)
 
 
@@ -103,8 +113,13 @@ def _serve(settings: Settings) -> int:
 
     from bot.app import create_app
 
+    try:
+        app = create_app(settings)
+    except ConfigError as error:
+        problems = "\n".join(f"  {p}" for p in error.problems)
+        return _fail(f"not starting: the rules are invalid:\n{problems}", EXIT_USAGE)
     print(f"alertbot serving on http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
     return EXIT_OK
 
 
@@ -143,6 +158,17 @@ def _rules(settings: Settings, args: argparse.Namespace) -> int:
     with empty_tables_probe() as probe:
         outcome = console.validate_rules(paths, probe=probe, out=sys.stdout, err=sys.stderr)
     return _exit_code(outcome)
+
+
+def _manifest(settings: Settings, out: Path) -> int:
+    from bot.command_help import COMMANDS
+    from bot.manifest import write_package
+
+    try:
+        print(write_package(settings, COMMANDS, out))
+    except ConfigError as error:
+        return _fail("cannot build the app package:\n" + "\n".join(error.problems), EXIT_USAGE)
+    return EXIT_OK
 
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:

@@ -19,6 +19,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.errors import ConfigError
 
 ENV_PREFIX = "ALERTBOT_"
+_GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_WORKSPACE_RESOURCE = (
+    r"^/subscriptions/[^/]+/resource[Gg]roups/[^/]+"
+    r"/providers/Microsoft\.OperationalInsights/workspaces/[^/]+$"
+)
+_HTTPS = r"^https://\S+$"
 
 
 class Settings(BaseSettings):
@@ -47,6 +53,9 @@ class Settings(BaseSettings):
     azure_endpoint: str = "https://api.loganalytics.io/v1"
     azure_credential: Literal["default", "cli", "managed_identity"] = "default"
     azure_managed_identity_client_id: str | None = None
+    # "Open in Log Analytics" on alert cards: shown only when both are set.
+    azure_tenant_id: str | None = Field(default=None, pattern=_GUID)
+    azure_workspace_resource_id: str | None = Field(default=None, pattern=_WORKSPACE_RESOURCE)
 
     # Alert rules.
     rules_path: Path = Path("config/rules")
@@ -54,10 +63,29 @@ class Settings(BaseSettings):
     # The store (alerts, subscriptions, conversations, audit log, outbox).
     database_url: str = Field(default="sqlite+aiosqlite:///var/alertbot.db", min_length=1)
 
+    # The alert engine: scheduling, rule reloads, notification delivery.
+    scheduler_enabled: bool = True
+    max_concurrent_queries: int = Field(default=5, ge=1, le=50)
+    scheduler_spread_seconds: float = Field(default=60, ge=0, le=3600)
+    rules_reload_seconds: float = Field(default=5, ge=0, le=3600)
+    notifier: Literal["log", "file"] = "log"
+    notifier_file: Path = Path("var/deliveries.jsonl")
+    delivery_max_attempts: int = Field(default=8, ge=1, le=50)
+    outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)
+
     # The HTTP server.
     host: str = "127.0.0.1"
     port: int = Field(default=3978, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # The Teams app package (`alertbot manifest`).
+    microsoft_app_id: str | None = Field(default=None, pattern=_GUID)
+    teams_app_name: str = Field(default="Entra Alerts", min_length=1, max_length=30)
+    teams_app_version: str = Field(default="1.0.0", pattern=r"^\d+\.\d+\.\d+$")
+    teams_developer_name: str = Field(default="IT Operations", min_length=1, max_length=32)
+    teams_developer_url: str = Field(default="https://www.example.com", pattern=_HTTPS)
+    teams_privacy_url: str = Field(default="https://www.example.com/privacy", pattern=_HTTPS)
+    teams_terms_url: str = Field(default="https://www.example.com/terms", pattern=_HTTPS)
 
     @field_validator("demo_now")
     @classmethod

@@ -1,0 +1,253 @@
+"""People handling alerts: acknowledge, snooze, unsnooze, resolve, written to the store.
+
+The pure decisions are in actions.py (and `resolve` here); `handle` runs one of them inside
+a store transaction: it reads the alert with its rule's open alerts and active snoozes
+(a snooze may match several), applies the action, saves the changed alerts (their
+versions checked), appends the audit entry, and queues the UPDATED event for every
+conversation that was told about the alert. AlertPipeline.apply_action commits it and
+retries once on ConflictError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from bot.alerts import actions
+from bot.alerts.actions import ActionResult, AlertActionError
+from bot.alerts.state import EngineState
+from bot.models import (
+    AlertEvent,
+    AlertEventKind,
+    AlertInstance,
+    AlertStatus,
+    AuditEntry,
+    Mute,
+    OutboxItem,
+    OutboxStatus,
+    Transition,
+)
+from bot.store import StoreOperations, new_outbox_item
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts, and from which conversation."""
+
+    id: str
+    name: str | None = None
+    conversation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledge:
+    verb: ClassVar[str] = "ack"
+    alert_id: int
+    note: str | None = None
+
+    def detail(self) -> str | None:
+        return self.note
+
+
+@dataclass(frozen=True, slots=True)
+class Snooze:
+    verb: ClassVar[str] = "snooze"
+    alert_id: int
+    until: datetime
+    #: alert: this alert only; dimensions: every alert of its rule with its dimension
+    #: values, a later one too; rule: every alert of its rule.
+    scope: Literal["alert", "dimensions", "rule"] = "alert"
+    note: str | None = None
+
+    def detail(self) -> str | None:
+        text = f"until {self.until.isoformat()} ({self.scope})"
+        return f"{text}: {self.note}" if self.note else text
+
+
+@dataclass(frozen=True, slots=True)
+class Unsnooze:
+    verb: ClassVar[str] = "unsnooze"
+    alert_id: int
+
+    def detail(self) -> str | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    verb: ClassVar[str] = "resolve"
+    alert_id: int
+    note: str | None = None
+
+    def detail(self) -> str | None:
+        return self.note
+
+
+AlertAction = Acknowledge | Snooze | Unsnooze | Resolve
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    action: AlertAction
+    #: The alerts the action changed, as saved.
+    alerts: list[AlertInstance]
+    events: list[AlertEvent]
+    audit: AuditEntry
+    #: The UPDATED deliveries enqueued.
+    outbox: list[OutboxItem]
+
+
+async def handle(
+    ops: StoreOperations, action: AlertAction, *, actor: Actor, now: datetime
+) -> ActionOutcome:
+    """Apply `action` with `ops` (one transaction): the changed alerts, the audit entry and
+    the UPDATED deliveries. AlertActionError if it does not apply; ConflictError if an
+    alert changed since it was read."""
+    alert, state = await _load_for_action(ops, action.alert_id, now)
+    result = await _perform(ops, action, state, alert, actor, now)
+    saved = [await ops.save_alert(changed) for changed in _touched(result.events)]
+    audit = AuditEntry(
+        at=now,
+        actor=actor.id,
+        actor_name=actor.name,
+        action=action.verb,
+        conversation_id=actor.conversation_id,
+        alert_id=alert.id,
+        detail=action.detail(),
+    )
+    await ops.append_audit(audit)
+    outbox = await ops.enqueue(await _told_before(ops, result.events, now))
+    return ActionOutcome(action, saved, result.events, audit, outbox)
+
+
+def resolve(
+    state: EngineState,
+    alert_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    actor_name: str | None = None,
+    note: str | None = None,
+) -> ActionResult:
+    """A person closes an alert (pure, like the other actions). It leaves the open set; if
+    its condition still holds at the next evaluation, that is a new alert."""
+    alert = state.alert(alert_id)
+    if alert is None:
+        raise AlertActionError(f"there is no open alert {alert_id}")
+    entry = Transition(
+        at=now,
+        from_status=alert.status,
+        to_status=AlertStatus.RESOLVED,
+        actor=actor,
+        actor_name=actor_name,
+        note=note or "resolved",
+    )
+    closed = alert.model_copy(
+        update={
+            "status": AlertStatus.RESOLVED,
+            "resolved_at": now,
+            "snoozed_until": None,
+            "history": [*alert.history, entry],
+        }
+    )
+    alerts = {key: open_ for key, open_ in state.alerts.items() if open_.id != alert_id}
+    event = AlertEvent(
+        kind=AlertEventKind.UPDATED,
+        at=now,
+        rule_id=alert.rule_id,
+        alert=closed,
+        detail=f"resolved by {actor_name or actor}",
+    )
+    return ActionResult(state.model_copy(update={"alerts": alerts}), [event])
+
+
+async def _load_for_action(
+    ops: StoreOperations, alert_id: int, now: datetime
+) -> tuple[AlertInstance, EngineState]:
+    """The alert, and its rule's open alerts and active snoozes (a snooze may match several)."""
+    alert = await ops.get_alert(alert_id)
+    if alert is None or not alert.status.is_open:
+        raise AlertActionError(f"there is no open alert {alert_id}")
+    siblings = await ops.list_alerts(open_only=True, rule_id=alert.rule_id)
+    mutes = await ops.list_mutes(now=now, rule_id=alert.rule_id)
+    state = EngineState(alerts={a.fingerprint: a for a in siblings}, mutes=tuple(mutes))
+    return alert, state
+
+
+async def _perform(
+    ops: StoreOperations,
+    action: AlertAction,
+    state: EngineState,
+    alert: AlertInstance,
+    actor: Actor,
+    now: datetime,
+) -> ActionResult:
+    match action:
+        case Acknowledge(note=note):
+            return actions.acknowledge(
+                state, alert.id, actor=actor.id, actor_name=actor.name, now=now, note=note
+            )
+        case Snooze():
+            mute = await ops.add_mute(_mute(action, alert, actor, now))
+            return actions.snooze(state, mute, now=now)
+        case Unsnooze():
+            return await _unsnooze(ops, state, alert, actor, now)
+        case Resolve(note=note):
+            return resolve(
+                state, alert.id, actor=actor.id, actor_name=actor.name, now=now, note=note
+            )
+
+
+def _mute(action: Snooze, alert: AlertInstance, actor: Actor, now: datetime) -> Mute:
+    return Mute(
+        id=0,
+        rule_id=alert.rule_id,
+        matchers=dict(alert.dimensions) if action.scope == "dimensions" else {},
+        alert_id=alert.id if action.scope == "alert" else None,
+        until=action.until,
+        created_by=actor.id,
+        created_at=now,
+        reason=action.note,
+    )
+
+
+async def _unsnooze(
+    ops: StoreOperations, state: EngineState, alert: AlertInstance, actor: Actor, now: datetime
+) -> ActionResult:
+    """End every snooze that silences this alert (and so the others they silence)."""
+    silencing = [mute for mute in state.mutes if mute.matches(alert, now=now)]
+    if not silencing:
+        raise AlertActionError(f"alert {alert.id} is not snoozed")
+    result = ActionResult(state, [])
+    for mute in silencing:
+        ended = actions.unsnooze(result.state, mute.id, actor=actor.id, now=now)
+        result = ActionResult(ended.state, [*result.events, *ended.events])
+        await ops.delete_mute(mute.id)
+    return result
+
+
+def _touched(events: Sequence[AlertEvent]) -> list[AlertInstance]:
+    """Each changed alert once, as its last event left it."""
+    latest = {event.alert.id: event.alert for event in events if event.alert is not None}
+    return list(latest.values())
+
+
+async def _told_before(
+    ops: StoreOperations, events: Sequence[AlertEvent], now: datetime
+) -> list[OutboxItem]:
+    """Each event for every conversation that was told about its alert (not given up on)."""
+    items: list[OutboxItem] = []
+    for event in events:
+        if event.alert is None:
+            continue
+        earlier = await ops.list_outbox(alert_id=event.alert.id)
+        places = {
+            (i.conversation_id, i.channel) for i in earlier if i.status != OutboxStatus.FAILED
+        }
+        items += [
+            new_outbox_item(event, conversation_id=conversation, channel=channel, not_before=now)
+            for conversation, channel in sorted(places)
+        ]
+    return items

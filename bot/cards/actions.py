@@ -1,0 +1,47 @@
+"""What the cards' buttons send back: Action.Execute verbs and their data, typed.
+
+A button press arrives as an `adaptiveCard/action` invoke whose `value.action` holds
+`verb` and `data`. The inbound side parses `data` with `ActionData.model_validate`
+and dispatches on `Verb`; inputs of the card (the snooze duration) arrive merged into
+`data` by the host.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Verb(StrEnum):
+    ACKNOWLEDGE = "alert.ack"
+    SNOOZE = "alert.snooze"
+    UNSNOOZE = "alert.unsnooze"
+    RESOLVE = "alert.resolve"
+    RUN_RULE = "rule.run"
+
+
+#: The snooze card's choices, as `snooze <id> <duration>` spells them.
+SNOOZE_DURATIONS: Final = ("1h", "4h", "24h", "7d")
+
+
+class ActionData(BaseModel):
+    """`data` of an Action.Execute from one of our cards.
+
+    Alert buttons send `alertId` and the `version` of the alert the card showed (so
+    a press on an outdated card can be recognised); the snooze button adds
+    `duration`; the rule card's Run button sends `ruleId`.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    alert_id: int | None = Field(default=None, alias="alertId")
+    version: int | None = None
+    duration: str | None = None
+    rule_id: str | None = Field(default=None, alias="ruleId")
+
+
+def alert_data(alert_id: int, version: int) -> dict[str, int]:
+    """The `data` every alert button sends."""
+    return {"alertId": alert_id, "version": version}

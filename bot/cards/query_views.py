@@ -1,0 +1,60 @@
+"""The query-result card's data: the rows as a table, and an optional Teams chart."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal, Self
+
+from bot.cards.views import LONG_QUERY, SHORT_QUERY, CardView, Part, Table, cut_lines
+
+
+class BarPoint(Part):
+    x: str
+    y: float
+
+
+class LinePoint(Part):
+    x: str
+    y: float
+
+
+class LineSeries(Part):
+    legend: str
+    values: tuple[LinePoint, ...]
+
+
+class Chart(Part):
+    """A Teams chart; `table` is what other hosts show instead."""
+
+    kind: Literal["bar", "line"]
+    bar: bool
+    line: bool
+    title: str
+    x_title: str
+    y_title: str
+    bars: tuple[BarPoint, ...] = ()
+    series: tuple[LineSeries, ...] = ()
+    table: Table
+
+
+class QueryResultView(CardView):
+    template: ClassVar[str] = "query-result.json"
+
+    title: str
+    summary: str
+    partial_error: str | None = None
+    query_lines: tuple[str, ...]
+    table: Table
+    chart: Chart | None = None
+    empty: bool
+
+    def shrink(self) -> Self | None:
+        if len(self.query_lines) > LONG_QUERY:
+            return self.model_copy(update={"query_lines": cut_lines(self.query_lines, LONG_QUERY)})
+        if self.chart is not None:
+            return self.model_copy(update={"chart": None})
+        smaller = self.table.shrink()
+        if smaller is not None:
+            return self.model_copy(update={"table": smaller})
+        if len(self.query_lines) > SHORT_QUERY:
+            return self.model_copy(update={"query_lines": cut_lines(self.query_lines, SHORT_QUERY)})
+        return None

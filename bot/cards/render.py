@@ -1,0 +1,73 @@
+"""Render a card view with its template from cards/, and keep it under the size limit.
+
+The renderer is built once (it reads the templates) and is otherwise pure: the same
+view always gives the same card.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Final
+
+from bot.cards.binder import bind
+from bot.cards.views import CardView
+
+#: The repository's cards/ folder (the package is installed in place, editable).
+TEMPLATES_DIR: Final = Path(__file__).resolve().parents[2] / "cards"
+#: Teams refuses messages over about 100 KB; one card stays far below, leaving room
+#: for the activity around it and several cards in one message.
+MAX_CARD_BYTES: Final = 28 * 1024
+#: Shrinking halves the biggest part each time; this bounds the loop on any input.
+_MAX_SHRINKS: Final = 64
+
+Card = dict[str, Any]
+
+
+class CardTooLargeError(ValueError):
+    """Even the smallest form of the view renders over the limit."""
+
+
+def card_bytes(card: Card) -> int:
+    """The card's size as sent: compact UTF-8 JSON."""
+    return len(json.dumps(card, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+class CardRenderer:
+    """Renders card views with the templates in `templates_dir`."""
+
+    def __init__(
+        self, templates_dir: Path = TEMPLATES_DIR, *, max_bytes: int = MAX_CARD_BYTES
+    ) -> None:
+        self._templates = {
+            path.name: json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(templates_dir.glob("*.json"))
+        }
+        self.max_bytes = max_bytes
+
+    @property
+    def template_names(self) -> list[str]:
+        return sorted(self._templates)
+
+    def render(self, view: CardView) -> Card:
+        """The Adaptive Card for `view`, shrunk until it is at most `max_bytes`."""
+        current: CardView | None = view
+        for _ in range(_MAX_SHRINKS):
+            if current is None:
+                break
+            card = self.bind(current)
+            if card_bytes(card) <= self.max_bytes:
+                return card
+            current = current.shrink()
+        raise CardTooLargeError(
+            f"{type(view).__name__} stays over {self.max_bytes} bytes even when shrunk"
+        )
+
+    def bind(self, view: CardView) -> Card:
+        """The card for `view` as it is, whatever its size."""
+        try:
+            template = self._templates[view.template]
+        except KeyError:
+            raise LookupError(f"no card template {view.template!r} in cards/") from None
+        card: Card = bind(template, view.model_dump(mode="json"))
+        return card

@@ -1,0 +1,1 @@
+"""Chat commands: the declarative registry, parsing, handlers and who may run them."""
