@@ -126,6 +126,9 @@ class DimensionState(_Model):
     rule_id: str
     dimensions: dict[str, str] = Field(default_factory=dict)
     recent: list[PeriodOutcome] = Field(default_factory=list)
+    #: A person resolved this combination's alert while its condition still held: stay
+    #: quiet until an evaluation finds it clear, as Azure Monitor does for a closed alert.
+    held_until_clear: bool = False
 
 
 class RuleHealth(_Model):

@@ -24,6 +24,7 @@ from bot.models import (
     AlertInstance,
     AlertStatus,
     AuditEntry,
+    DimensionState,
     Mute,
     OutboxItem,
     OutboxStatus,
@@ -131,8 +132,9 @@ def resolve(
     actor_name: str | None = None,
     note: str | None = None,
 ) -> ActionResult:
-    """A person closes an alert (pure, like the other actions). It leaves the open set; if
-    its condition still holds at the next evaluation, that is a new alert."""
+    """A person closes an alert (pure, like the other actions). It leaves the open set; its
+    dimension is held quiet until an evaluation finds the condition clear (`handle` records
+    that), so a problem that persists does not fire again as a new alert."""
     alert = state.alert(alert_id)
     if alert is None:
         raise AlertActionError(f"there is no open alert {alert_id}")
@@ -195,9 +197,25 @@ async def _perform(
         case Unsnooze():
             return await _unsnooze(ops, state, alert, actor, now)
         case Resolve(note=note):
+            await _hold_until_clear(ops, alert)
             return resolve(
                 state, alert.id, actor=actor.id, actor_name=actor.name, now=now, note=note
             )
+
+
+async def _hold_until_clear(ops: StoreOperations, alert: AlertInstance) -> None:
+    """Keep the closed alert's dimension quiet until its condition clears (see state.py)."""
+    states = await ops.list_dimension_states(alert.rule_id)
+    mine = next((d for d in states if d.fingerprint == alert.fingerprint), None)
+    held = (mine or _fresh_dimension_state(alert)).model_copy(update={"held_until_clear": True})
+    others = [d for d in states if d.fingerprint != alert.fingerprint]
+    await ops.replace_dimension_states(alert.rule_id, [*others, held])
+
+
+def _fresh_dimension_state(alert: AlertInstance) -> DimensionState:
+    return DimensionState(
+        fingerprint=alert.fingerprint, rule_id=alert.rule_id, dimensions=dict(alert.dimensions)
+    )
 
 
 def _mute(action: Snooze, alert: AlertInstance, actor: Actor, now: datetime) -> Mute:

@@ -166,6 +166,8 @@ def _advance(
     rule, now, key = work.rule, work.now, work.key(measurement)
     recent = _record(rule, remembered, measurement, now)
     failing = is_failing(recent, rule.failing_periods)
+    # Closed by a person while breaching: quiet until one evaluation finds it clear.
+    held = remembered is not None and remembered.held_until_clear and measurement.breached
     if key in work.alerts and failing:
         work.alerts[key], events = _still_firing(
             rule, work.alerts[key], measurement, work.mutes, now
@@ -173,15 +175,16 @@ def _advance(
         work.events += events
     elif key in work.alerts:
         work.resolve(key, "the condition no longer holds")
-    elif failing and measurement.breached:
+    elif failing and measurement.breached and not held:
         work.alerts[key], events = _open(rule, key, measurement, work.mutes, now, new_id())
         work.events += events
-    if key in work.alerts or any(outcome.breached for outcome in recent):
+    if key in work.alerts or held or any(outcome.breached for outcome in recent):
         work.dimensions[key] = DimensionState(
             fingerprint=key,
             rule_id=rule.id,
             dimensions=dict(measurement.dimensions),
             recent=recent,
+            held_until_clear=held,
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from pydantic import TypeAdapter
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Dialect,
     Double,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -216,6 +218,7 @@ class DimensionStateRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     dimensions: Mapped[Any] = mapped_column(JSON_TYPE)
     recent: Mapped[Any] = mapped_column(JSON_TYPE)
+    held_until_clear: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
     def to_model(self) -> DimensionState:
         return DimensionState(
@@ -223,6 +226,7 @@ class DimensionStateRow(Base):
             fingerprint=self.fingerprint,
             dimensions=self.dimensions,
             recent=_RECENT.validate_python(self.recent),
+            held_until_clear=self.held_until_clear,
         )
 
 

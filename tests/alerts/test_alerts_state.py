@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.alerts.state import EngineState, QueryFailure, StepResult, step
-from bot.models import AlertEventKind, AlertStatus, fingerprint
+from bot.models import AlertEventKind, AlertStatus, DimensionState, fingerprint
 from bot.workspace.base import QueryResult
 from tests.alerts.builders import job_rows, make_rule, minutes, rows
 
@@ -129,6 +129,26 @@ def test_a_resolved_alert_has_its_history_and_a_new_breach_is_a_new_alert() -> N
     refired = results[2].events[0].alert
     assert refired is not None
     assert (refired.id, refired.fingerprint) == (2, resolved.fingerprint)
+
+
+HELD = [
+    pytest.param(counts(3, 3), [[], []], id="stays-quiet-while-breaching"),
+    pytest.param(counts(3, 0, 3), [[], [], [F]], id="fires-again-after-clearing"),
+    pytest.param(counts(0, 3), [[], [F]], id="first-evaluation-clear"),
+]
+
+
+@pytest.mark.parametrize(("outcomes", "expected"), HELD)
+def test_a_dimension_a_person_closed_is_held_until_clear(
+    outcomes: list[QueryResult | QueryFailure], expected: list[list[AlertEventKind]]
+) -> None:
+    rule = make_rule()
+    key = fingerprint(rule.id, {})
+    closed_by_a_person = EngineState(
+        dimensions={key: DimensionState(fingerprint=key, rule_id=rule.id, held_until_clear=True)}
+    )
+    results = run({}, outcomes, state=closed_by_a_person)
+    assert kinds(results) == expected
 
 
 def test_fire_every_time_closes_silently() -> None:
