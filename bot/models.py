@@ -101,6 +101,7 @@ class Mute(_Model):
     alert_id: int | None = None
     until: datetime
     created_by: str
+    created_by_name: str | None = None
     created_at: datetime
     reason: str | None = None
 

@@ -10,11 +10,19 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
 
@@ -25,6 +33,21 @@ _WORKSPACE_RESOURCE = (
     r"/providers/Microsoft\.OperationalInsights/workspaces/[^/]+$"
 )
 _HTTPS = r"^https://\S+$"
+
+
+def _comma_separated(value: object) -> object:
+    """`id1, id2` as the environment gives it: a tuple of lower-case ids."""
+    if isinstance(value, str):
+        return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+    return value
+
+
+#: Entra object ids (GUIDs), comma-separated in the environment.
+GuidList = Annotated[
+    tuple[Annotated[str, StringConstraints(pattern=_GUID)], ...],
+    NoDecode,
+    BeforeValidator(_comma_separated),
+]
 
 
 class Settings(BaseSettings):
@@ -60,6 +83,9 @@ class Settings(BaseSettings):
     # Alert rules.
     rules_path: Path = Path("config/rules")
 
+    # Questions asked in plain language (`alertbot ask`, chat): the command catalog.
+    questions_path: Path = Path("config/questions")
+
     # The store (alerts, subscriptions, conversations, audit log, outbox).
     database_url: str = Field(default="sqlite+aiosqlite:///var/alertbot.db", min_length=1)
 
@@ -68,7 +94,7 @@ class Settings(BaseSettings):
     max_concurrent_queries: int = Field(default=5, ge=1, le=50)
     scheduler_spread_seconds: float = Field(default=60, ge=0, le=3600)
     rules_reload_seconds: float = Field(default=5, ge=0, le=3600)
-    notifier: Literal["log", "file"] = "log"
+    notifier: Literal["teams", "log", "file"] = "teams"
     notifier_file: Path = Path("var/deliveries.jsonl")
     delivery_max_attempts: int = Field(default=8, ge=1, le=50)
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)
@@ -86,6 +112,18 @@ class Settings(BaseSettings):
     teams_developer_url: str = Field(default="https://www.example.com", pattern=_HTTPS)
     teams_privacy_url: str = Field(default="https://www.example.com/privacy", pattern=_HTTPS)
     teams_terms_url: str = Field(default="https://www.example.com/terms", pattern=_HTTPS)
+
+    # The bot's Bot Framework identity (POST /api/messages, proactive messages); its app
+    # id is microsoft_app_id above. No app id: no authentication (local use only).
+    microsoft_app_type: Literal["SingleTenant", "MultiTenant", "UserAssignedMSI"] = "SingleTenant"
+    microsoft_app_password: SecretStr | None = None
+    microsoft_app_tenant_id: str | None = Field(default=None, pattern=_GUID)
+
+    # Who may do what in chat (bot.commands.access).
+    admin_object_ids: GuidList = ()
+    admin_group_ids: GuidList = ()
+    admin_group_cache_seconds: int = Field(default=300, ge=0, le=3600)
+    allowed_tenant_ids: GuidList = ()
 
     @field_validator("demo_now")
     @classmethod
@@ -107,6 +145,22 @@ class Settings(BaseSettings):
         if self.demo_now is not None:
             return self.demo_now
         return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def bot_identity_problems(settings: Settings) -> list[str]:
+    """What the Bot Framework identity lacks for its app type, one line each (checked by
+    `serve` only: building the app package, say, needs the app id alone)."""
+    app = f"{ENV_PREFIX}MICROSOFT_APP"
+    if not settings.microsoft_app_id:
+        if settings.microsoft_app_password is not None:
+            return [f"{app}_PASSWORD is set but {app}_ID is empty"]
+        return []
+    kind, problems = settings.microsoft_app_type, []
+    if kind != "UserAssignedMSI" and settings.microsoft_app_password is None:
+        problems.append(f"{app}_PASSWORD is required when {app}_TYPE={kind}")
+    if kind != "MultiTenant" and not settings.microsoft_app_tenant_id:
+        problems.append(f"{app}_TENANT_ID is required when {app}_TYPE={kind}")
+    return problems
 
 
 def load_settings(

@@ -226,6 +226,7 @@ def _mute(action: Snooze, alert: AlertInstance, actor: Actor, now: datetime) -> 
         alert_id=alert.id if action.scope == "alert" else None,
         until=action.until,
         created_by=actor.id,
+        created_by_name=actor.name,
         created_at=now,
         reason=action.note,
     )

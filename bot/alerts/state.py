@@ -352,6 +352,7 @@ def snoozed(alert: AlertInstance, mute: Mute, now: datetime) -> AlertInstance:
         from_status=alert.status,
         to_status=AlertStatus.SNOOZED,
         actor=mute.created_by,
+        actor_name=mute.created_by_name,
         note=note,
     )
     return alert.model_copy(

@@ -190,6 +190,7 @@ class MuteRow(Base):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
     until: Mapped[datetime] = mapped_column(index=True)
     created_by: Mapped[str] = mapped_column(String(200))
+    created_by_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     reason: Mapped[str | None] = mapped_column(Text)
 
@@ -201,6 +202,7 @@ class MuteRow(Base):
             alert_id=self.alert_id,
             until=self.until,
             created_by=self.created_by,
+            created_by_name=self.created_by_name,
             created_at=self.created_at,
             reason=self.reason,
         )
