@@ -11,6 +11,8 @@ Rendering is pure and keeps every card under MAX_CARD_BYTES by shrinking the vie
 
 from bot.cards.actions import SNOOZE_DURATIONS, ActionData, Verb, alert_data
 from bot.cards.alert import alert_card_view, reply_kinds, reply_view, severity
+from bot.cards.answer import AnswerView, answer_view
+from bot.cards.choices import ASK_CHOOSE, ChoicesView, choices_view
 from bot.cards.lists import (
     alert_list_view,
     help_view,
@@ -24,20 +26,25 @@ from bot.cards.render import MAX_CARD_BYTES, Card, CardRenderer, CardTooLargeErr
 from bot.cards.views import CardView, CommandHelp
 
 __all__ = [
+    "ASK_CHOOSE",
     "MAX_CARD_BYTES",
     "SNOOZE_DURATIONS",
     "ActionData",
+    "AnswerView",
     "Card",
     "CardRenderer",
     "CardTooLargeError",
     "CardView",
+    "ChoicesView",
     "CommandHelp",
     "LogAnalyticsTarget",
     "Verb",
     "alert_card_view",
     "alert_data",
     "alert_list_view",
+    "answer_view",
     "card_bytes",
+    "choices_view",
     "help_view",
     "log_analytics_url",
     "query_result_view",

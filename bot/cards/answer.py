@@ -1,0 +1,80 @@
+"""The answer card of a plain-language question: summary, facts, first rows, chart, KQL. Pure.
+
+Built on the query-result view (same table and chart rules) with what a question's
+answer adds: the one-line summary, what was searched (time range and values), the row
+count and query time, an empty answer said plainly, and "Open in Log Analytics".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar, Literal, Self
+
+from bot.cards.query import query_result_view
+from bot.cards.query_views import Chart
+from bot.cards.views import LONG_QUERY, SHORT_QUERY, CardView, Fact, Table, cut_lines
+from bot.workspace.base import QueryResult
+
+
+class AnswerView(CardView):
+    template: ClassVar[str] = "answer.json"
+
+    title: str
+    summary: str
+    #: What was asked, as typed (text from chat: shown in a TextRun, never markdown).
+    question: str | None = None
+    #: What was searched: the time range and each value the question named.
+    facts: tuple[Fact, ...] = ()
+    #: `27 rows · 31 ms`, or `first 1000 of 1204 rows · 31 ms`.
+    stats: str
+    partial_error: str | None = None
+    empty: bool
+    #: Said when nothing was found, with what was searched.
+    empty_text: str | None = None
+    table: Table
+    chart: Chart | None = None
+    query_lines: tuple[str, ...]
+    portal_url: str | None = None
+
+    def shrink(self) -> Self | None:
+        if len(self.query_lines) > LONG_QUERY:
+            return self.model_copy(update={"query_lines": cut_lines(self.query_lines, LONG_QUERY)})
+        if self.chart is not None:
+            return self.model_copy(update={"chart": None})
+        smaller = self.table.shrink()
+        if smaller is not None:
+            return self.model_copy(update={"table": smaller})
+        if len(self.query_lines) > SHORT_QUERY:
+            return self.model_copy(update={"query_lines": cut_lines(self.query_lines, SHORT_QUERY)})
+        return None
+
+
+def answer_view(
+    result: QueryResult,
+    *,
+    kql: str,
+    title: str,
+    summary: str,
+    stats: str,
+    facts: Sequence[tuple[str, str]] = (),
+    question: str | None = None,
+    empty_text: str | None = None,
+    chart: Literal["bar", "line"] | None = None,
+    portal_url: str | None = None,
+) -> AnswerView:
+    """The card for a question's `result` (already cut to the columns worth showing)."""
+    base = query_result_view(result, kql=kql, title=title, chart=chart)
+    return AnswerView(
+        title=title,
+        summary=summary,
+        question=question or None,
+        facts=tuple(Fact(name=name, value=value) for name, value in facts),
+        stats=stats,
+        partial_error=base.partial_error,
+        empty=base.empty,
+        empty_text=empty_text if base.empty else None,
+        table=base.table,
+        chart=base.chart,
+        query_lines=base.query_lines,
+        portal_url=portal_url,
+    )
