@@ -2,9 +2,11 @@
 
 `create_app(settings)` checks the rules first (an invalid set raises ConfigError before
 anything is served), then builds the aiohttp application. On start-up it opens, in order,
-the store, the workspace, the outbox dispatcher with the alert pipeline, and the
-scheduler with the rule reloader; on shutdown it closes them in reverse, so evaluations in
-progress finish before deliveries stop and the store closes last.
+the store, the workspace, the outbox dispatcher with the alert pipeline, the chat side
+(the command router behind Teams' POST /api/messages), and the scheduler with the rule
+reloader; on shutdown it closes them in reverse, so evaluations in progress finish before
+deliveries stop and the store closes last. The notifier is chosen by settings.notifier:
+Teams (default), the log, or a file.
 
 `open_workspace` builds the configured workspace (embedded demo or Azure), for the CLI too.
 `bot_clock` is the bot's "now": the wall clock, or, in the demo with ALERTBOT_DEMO_NOW
@@ -29,6 +31,16 @@ from bot.alerts.reload import RuleBook, RuleReloader
 from bot.alerts.rule_model import Rule
 from bot.alerts.rules import load_rules
 from bot.alerts.scheduler import RuleScheduler
+from bot.ask.catalog import Catalog, load_catalog
+from bot.ask.chat import ChatAnswers
+from bot.ask.service import Asker
+from bot.cards import ASK_CHOOSE, CardRenderer, LogAnalyticsTarget
+from bot.channels.presenter import AlertPresenter
+from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
+from bot.channels.teams import add_routes as add_teams_routes
+from bot.commands.access import AccessPolicy, GraphGroupMembership, allowed_tenants
+from bot.commands.router import CommandRouter
+from bot.errors import ConfigError
 from bot.models import RuleHealth
 from bot.notify import (
     FileNotifier,
@@ -37,7 +49,7 @@ from bot.notify import (
     OutboxDispatcher,
     RetryPolicy,
 )
-from bot.settings import Settings
+from bot.settings import Settings, bot_identity_problems
 from bot.store import Store
 from bot.store.sql import open_store
 from bot.web import (
@@ -61,6 +73,10 @@ CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 #: Our own limit on a query is the workspace's plus this: the workspace's should fire first.
 QUERY_TIMEOUT_GRACE: Final = 15.0
+#: Outbox items claimed per round; each delivery may take at most lease / this.
+DISPATCH_BATCH: Final = 10
+#: Seconds one Teams delivery may take (pacing and requests), at most.
+TEAMS_DELIVERY_BUDGET: Final = 10.0
 
 
 def wall_clock() -> datetime:
@@ -135,21 +151,65 @@ def load_rule_set(settings: Settings) -> list[Rule]:
         return load_rules([settings.rules_path], probe=probe)
 
 
-def build_notifier(settings: Settings) -> Notifier:
+def bot_identity(settings: Settings) -> BotIdentity:
+    """The bot's Bot Framework identity; no app id: no authentication (local use only).
+
+    ConfigError if its app type lacks something (a password, a tenant)."""
+    problems = bot_identity_problems(settings)
+    if problems:
+        raise ConfigError(problems)
+    password = settings.microsoft_app_password
+    return BotIdentity(
+        app_id=settings.microsoft_app_id or "",
+        app_password=password.get_secret_value() if password else None,
+        app_type=settings.microsoft_app_type,
+        tenant_id=settings.microsoft_app_tenant_id,
+    )
+
+
+def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
+    """Where "Open in Log Analytics" leads; None (no button) unless both ids are set."""
+    if settings.azure_tenant_id and settings.azure_workspace_resource_id:
+        return LogAnalyticsTarget(settings.azure_tenant_id, settings.azure_workspace_resource_id)
+    return None
+
+
+def build_notifier(
+    app: web.Application, *, teams: TeamsChannel, renderer: CardRenderer
+) -> Notifier:
+    settings = app[SETTINGS]
     if settings.notifier == "file":
         return FileNotifier(settings.notifier_file)
-    return LogNotifier()
+    if settings.notifier == "log":
+        return LogNotifier()
+    presenter = AlertPresenter(
+        store=app[STORE],
+        rules=app[RULES],
+        clock=app[CLOCK],
+        log_analytics=log_analytics_target(settings),
+    )
+    # Each delivery ends well within the dispatcher's limit per delivery (lease / batch).
+    budget = min(TEAMS_DELIVERY_BUDGET, settings.outbox_lease_seconds / DISPATCH_BATCH * 0.8)
+    return teams.notifier(
+        store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
+    )
 
 
 def create_app(
     settings: Settings, *, clock: Clock | None = None, notifier: Notifier | None = None
 ) -> web.Application:
-    """The bot's web application; ConfigError at once if the rules are invalid.
+    """The bot's web application; ConfigError at once if the rules are invalid (or the
+    bot's identity incomplete).
 
     `clock` and `notifier` replace the configured ones (tests)."""
     now = clock or bot_clock(settings)
     rules = load_rule_set(settings)
     log.info("%d rules loaded from %s", len(rules), settings.rules_path)
+    questions = load_catalog([settings.questions_path])  # a bad catalog stops start-up too
+    teams = TeamsChannel(bot_identity(settings))
+    if not teams.identity.authenticated:
+        log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
+    renderer = CardRenderer()
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[CLOCK] = now
@@ -158,11 +218,13 @@ def create_app(
         [
             _store_ctx,
             _workspace_ctx,
-            partial(_delivery_ctx, notifier=notifier or build_notifier(settings)),
+            partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer),
+            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions),
             _schedule_ctx,
         ]
     )
     add_routes(app)
+    add_teams_routes(app)
     return app
 
 
@@ -181,14 +243,22 @@ async def _workspace_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def _delivery_ctx(app: web.Application, *, notifier: Notifier) -> AsyncIterator[None]:
+async def _delivery_ctx(
+    app: web.Application,
+    *,
+    notifier: Notifier | None,
+    teams: TeamsChannel,
+    renderer: CardRenderer,
+) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    notifier = notifier or build_notifier(app, teams=teams, renderer=renderer)
     dispatcher = OutboxDispatcher(
         store=app[STORE],
         notifier=notifier,
         clock=app[CLOCK],
         policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        batch_size=DISPATCH_BATCH,
     )
     app[DISPATCHER] = dispatcher
     app[PIPELINE] = AlertPipeline(
@@ -203,6 +273,56 @@ async def _delivery_ctx(app: web.Application, *, notifier: Notifier) -> AsyncIte
         yield
     finally:
         await dispatcher.stop()
+
+
+async def _chat_ctx(
+    app: web.Application, *, teams: TeamsChannel, renderer: CardRenderer, questions: Catalog
+) -> AsyncIterator[None]:
+    """People in chat: the command router behind Teams' POST /api/messages; text that is
+    no command is a question for the catalog (bot.ask)."""
+    settings = app[SETTINGS]
+    answers = ChatAnswers(
+        Asker(catalog=questions, workspace=app[WORKSPACE], clock=app[CLOCK]),
+        log_analytics=log_analytics_target(settings),
+    )
+    async with _group_membership(settings) as membership:
+        router = CommandRouter(
+            store=app[STORE],
+            pipeline=app[PIPELINE],
+            rules=app[RULES],
+            access=AccessPolicy.from_settings(settings, membership=membership),
+            clock=app[CLOCK],
+            log_analytics=log_analytics_target(settings),
+            fallback=answers.answer,
+            read_only_actions={ASK_CHOOSE: answers.answer_choice},
+        )
+        app[TEAMS_ENDPOINT] = teams.endpoint(
+            router=router,
+            store=app[STORE],
+            renderer=renderer,
+            allowed_tenants=allowed_tenants(settings),
+            clock=app[CLOCK],
+        )
+        yield
+
+
+@asynccontextmanager
+async def _group_membership(settings: Settings) -> AsyncIterator[GraphGroupMembership | None]:
+    """Admin groups are looked up in Microsoft Graph, with the Azure credential."""
+    if not settings.admin_group_ids:
+        yield None
+        return
+    from bot.workspace.azure import build_credential
+
+    credential = build_credential(
+        settings.azure_credential, settings.azure_managed_identity_client_id
+    )
+    membership = GraphGroupMembership(credential, cache_seconds=settings.admin_group_cache_seconds)
+    try:
+        yield membership
+    finally:
+        await membership.close()
+        await credential.close()
 
 
 async def _schedule_ctx(app: web.Application) -> AsyncIterator[None]:

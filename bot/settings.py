@@ -27,6 +27,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import ConfigError
 
 ENV_PREFIX = "ALERTBOT_"
+#: The checkout's config/ directory: the shipped rule and question catalogs, found from
+#: wherever the bot is started.
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _WORKSPACE_RESOURCE = (
     r"^/subscriptions/[^/]+/resource[Gg]roups/[^/]+"
@@ -81,10 +84,10 @@ class Settings(BaseSettings):
     azure_workspace_resource_id: str | None = Field(default=None, pattern=_WORKSPACE_RESOURCE)
 
     # Alert rules.
-    rules_path: Path = Path("config/rules")
+    rules_path: Path = CONFIG_DIR / "rules"
 
     # Questions asked in plain language (`alertbot ask`, chat): the command catalog.
-    questions_path: Path = Path("config/questions")
+    questions_path: Path = CONFIG_DIR / "questions"
 
     # The store (alerts, subscriptions, conversations, audit log, outbox).
     database_url: str = Field(default="sqlite+aiosqlite:///var/alertbot.db", min_length=1)

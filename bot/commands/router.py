@@ -11,6 +11,7 @@ pipeline (acknowledge, snooze, unsnooze, resolve), in the same transaction as th
 
 Text that is no command goes to `fallback` (the chat-query feature plugs in there); when
 there is none, or it has no answer, the person gets "I didn't understand" and the help card.
+Buttons in `read_only_actions` (a question's choices) pass the tenant gate only.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 #: Answers free text that is no command (the chat-query feature); None: not understood.
 Fallback = Callable[[Caller, str], Awaitable[Reply | None]]
+#: A button that only reads (a question's choice), handled outside the registry.
+ReadOnlyAction = Callable[[Caller, Mapping[str, Any]], Awaitable[Reply]]
 Clock = Callable[[], datetime]
 #: Unknown text is quoted back this long at most.
 _ECHO_LIMIT: Final = 60
@@ -73,11 +76,13 @@ class CommandRouter:
         log_analytics: LogAnalyticsTarget | None = None,
         registry: Registry = REGISTRY,
         fallback: Fallback | None = None,
+        read_only_actions: Mapping[str, ReadOnlyAction] | None = None,
     ) -> None:
         self._registry = registry
         self._access = access
         self._clock = clock
         self._fallback = fallback
+        self._read_only_actions = dict(read_only_actions or {})
         self._services = Services(
             store=store,
             pipeline=pipeline,
@@ -105,6 +110,10 @@ class CommandRouter:
 
     async def handle_card_action(self, caller: Caller, verb: str, data: Mapping[str, Any]) -> Reply:
         ctx = self._context(caller)
+        reader = self._read_only_actions.get(verb)
+        if reader is not None:  # anyone in an allowed tenant may read: the tenant gate only
+            refusal = await self._gates(_Request(ctx, verb, admin_only=False))
+            return refusal or await self._guarded(reader(caller, data))
         action = self._registry.card_action(verb)
         parsed = _action_data(verb, data, caller)
         request = _Request(

@@ -31,7 +31,7 @@ from bot.cards import Card, CardRenderer, CardView
 from bot.commands.access import AccessPolicy, GroupMembership
 from bot.commands.base import Caller, Reply
 from bot.commands.parsing import ParseContext
-from bot.commands.router import CommandRouter, Fallback
+from bot.commands.router import CommandRouter, Fallback, ReadOnlyAction
 from bot.models import STANDARD_CATEGORIES, AuditEntry, ChannelKind, ConversationRef
 from bot.store.sql import SqlStore, open_store
 from bot.workspace.demo import DemoSpec, load_demo
@@ -143,6 +143,7 @@ class ChatHarness:
         membership: GroupMembership | None = None,
         allowed_tenants: tuple[str, ...] | None = (TENANT,),
         fallback: Fallback | None = None,
+        read_only_actions: Mapping[str, ReadOnlyAction] | None = None,
     ) -> ChatHarness:
         store = await open_store(sqlite_url(tmp_path / "chat.db"))
         clock = Clock()
@@ -161,6 +162,7 @@ class ChatHarness:
             access=access,
             clock=clock,
             fallback=fallback,
+            read_only_actions=read_only_actions,
         )
         who = person or (ADMIN if admin else READER)
         harness = cls(router, store, pipeline, rules, clock, caller_for(who, conversation_id))

@@ -1,0 +1,78 @@
+"""What a channel shows for an alert event: the alert's card, and the follow-up in its thread.
+
+Channel-neutral: it returns card views (bot.cards) that each channel renders its own way.
+The card always shows the alert as the store holds it now, not as the event saw it, so
+a late or repeated delivery never puts an older state back on screen. Rules come from
+the RuleBook in force; a rule removed since the event cannot be shown (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.alerts.binding import BindingError, bind
+from bot.alerts.reload import RuleBook
+from bot.alerts.rule_model import Rule
+from bot.cards import LogAnalyticsTarget, alert_card_view, reply_view
+from bot.cards.views import AlertCardView, ReplyView
+from bot.models import AlertEvent, AlertEventKind, AlertInstance
+from bot.store.base import AlertOperations
+
+
+class AlertPresenter:
+    """Card views for outbox events, from the store's current state and the rules in force."""
+
+    def __init__(
+        self,
+        *,
+        store: AlertOperations,
+        rules: RuleBook,
+        clock: Callable[[], datetime],
+        log_analytics: LogAnalyticsTarget | None = None,
+    ) -> None:
+        self._store = store
+        self._rules = rules
+        self._clock = clock
+        self._log_analytics = log_analytics
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return self._rules.get(rule_id)
+
+    async def current_alert(self, event: AlertEvent) -> AlertInstance | None:
+        if event.alert is None:
+            return None
+        return await self._store.get_alert(event.alert.id) or event.alert
+
+    async def alert_card(self, event: AlertEvent) -> AlertCardView | None:
+        """The card of the event's alert as it stands now; None for a rule-level event."""
+        alert = await self.current_alert(event)
+        rule = self.rule(event.rule_id)
+        if alert is None or rule is None:
+            return None
+        return alert_card_view(
+            alert,
+            rule,
+            now=self._clock(),
+            query=_bound_query(rule),
+            log_analytics=self._log_analytics,
+        )
+
+    async def reply(self, event: AlertEvent) -> ReplyView | None:
+        """The thread reply for a re-notification, resolution, snooze end or failed run."""
+        rule = self.rule(event.rule_id)
+        if rule is None:
+            return None
+        failures = None
+        if event.kind is AlertEventKind.EVALUATION_ERROR:
+            health = await self._store.get_rule_health(rule.id)
+            failures = health.consecutive_errors if health else None
+        return reply_view(event, rule, now=self._clock(), failures=failures)
+
+
+def _bound_query(rule: Rule) -> str:
+    """The KQL as the workspace ran it (parameters bound), else the rule's own text."""
+    try:
+        return bind(rule.query, rule.parameters).text
+    except BindingError:
+        return rule.query

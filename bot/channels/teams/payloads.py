@@ -1,0 +1,98 @@
+"""What the bot sends Teams: card attachments, invoke answers, and the cards already shown.
+
+botbuilder 4.17.1 under CloudAdapter fails (HTTP 500) on an invoke answer whose body is a
+dict, so answers are msrest models: AdaptiveCardInvokeResponse for a card, and a small
+model of our own for text (its `value` is a string, which AdaptiveCardInvokeResponse
+cannot serialize). The edge serializes them with `serializer_helper`.
+
+`ShownCards` remembers, per posted message, a digest of the card last put there, so the
+same card is not sent twice in a row (a button press updates the card at once; the
+outbox's UPDATED event for that conversation then finds it already current).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from http import HTTPStatus
+from typing import Any, Final
+
+from botbuilder.core import InvokeResponse
+from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment
+from msrest.serialization import Model
+
+from bot.cards import Card
+
+ADAPTIVE_CARD: Final = "application/vnd.microsoft.card.adaptive"
+MESSAGE: Final = "application/vnd.microsoft.activity.message"
+ERROR: Final = "application/vnd.microsoft.error"
+
+
+def card_attachment(card: Card) -> Any:
+    return Attachment(content_type=ADAPTIVE_CARD, content=card)
+
+
+class _TextInvokeResponse(Model):
+    """`{"statusCode", "type", "value": "<text>"}`: a short message instead of a card."""
+
+    _attribute_map = {  # noqa: RUF012 (msrest reads it as a class attribute)
+        "status_code": {"key": "statusCode", "type": "int"},
+        "type": {"key": "type", "type": "str"},
+        "value": {"key": "value", "type": "str"},
+    }
+
+    def __init__(self, *, status_code: int, type: str, value: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.status_code = status_code
+        self.type = type
+        self.value = value
+
+
+def card_answer(card: Card) -> Any:
+    """Answer an Action.Execute with the card that replaces the one pressed."""
+    body = AdaptiveCardInvokeResponse(status_code=200, type=ADAPTIVE_CARD, value=card)
+    return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+
+
+def text_answer(text: str) -> Any:
+    """Answer an Action.Execute with a short message to the person who pressed."""
+    body = _TextInvokeResponse(status_code=200, type=MESSAGE, value=text)
+    return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+
+
+def error_answer(code: str, message: str) -> Any:
+    """A malformed Action.Execute: HTTP 200 with statusCode 400, as Universal Actions expect."""
+    body = AdaptiveCardInvokeResponse(
+        status_code=400, type=ERROR, value={"code": code, "message": message}
+    )
+    return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+
+
+def not_implemented() -> Any:
+    """An invoke we do not handle (message extensions, sign-in, ...)."""
+    return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
+
+
+def card_digest(card: Card) -> str:
+    canonical = json.dumps(card, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ShownCards:
+    """The digest of the card last put on each message (in memory, the latest `capacity`)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._digests: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    def remember(self, conversation_id: str, message_id: str, card: Card) -> None:
+        key = (conversation_id, message_id)
+        self._digests[key] = card_digest(card)
+        self._digests.move_to_end(key)
+        while len(self._digests) > self._capacity:
+            self._digests.popitem(last=False)
+
+    def shows(self, conversation_id: str, message_id: str, card: Card) -> bool:
+        """Whether `card` is already what that message shows."""
+        return self._digests.get((conversation_id, message_id)) == card_digest(card)

@@ -1,0 +1,83 @@
+"""Pacing under Teams' limits, on a fake clock: 7 per second, 8 per 2 s, 60 per 30 s per
+conversation, and the app-wide window."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.channels.teams.pacing import CONVERSATION_WINDOWS, Pacer, SlidingWindows, Window
+from tests.channels.teams.conftest import FakeClock
+
+
+def within_limits(times: list[float], windows: tuple[Window, ...]) -> bool:
+    """No window of any length holds more operations than its limit."""
+    ordered = sorted(times)
+    return all(
+        sum(1 for t in ordered if start <= t < start + window.seconds) <= window.limit
+        for window in windows
+        for start in ordered
+    )
+
+
+async def test_a_burst_in_one_conversation_keeps_every_window(clock: FakeClock) -> None:
+    pacer = Pacer(clock=clock, sleep=clock.sleep, max_wait=60)
+    done: list[float] = []
+    for _ in range(130):
+        assert await pacer.acquire("19:ops") == 0.0
+        done.append(clock.now)
+    assert within_limits(done, CONVERSATION_WINDOWS)
+    assert done[6] == done[0]  # the first 7 go at once
+    assert done[7] == done[0] + 1  # the 8th waits for the 1 s window
+    assert done[60] >= done[0] + 30  # the 61st for the 30 s window
+    assert done[-1] - done[0] < 70  # and no slower than the limits require
+
+
+async def test_conversations_do_not_wait_for_each_other(clock: FakeClock) -> None:
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
+    for _ in range(7):
+        await pacer.acquire("19:a")
+    assert await pacer.acquire("19:b") == 0.0
+    assert clock.slept == []
+
+
+async def test_the_app_window_holds_across_conversations(clock: FakeClock) -> None:
+    pacer = Pacer(clock=clock, sleep=clock.sleep, app_windows=(Window(3, 1.0),))
+    for name in ("a", "b", "c"):
+        await pacer.acquire(name)
+    assert await pacer.acquire("d") == 0.0
+    assert clock.slept == [1.0]
+
+
+async def test_a_long_wait_is_returned_and_takes_no_slot(clock: FakeClock) -> None:
+    pacer = Pacer(clock=clock, sleep=clock.sleep, max_wait=0.5)
+    for _ in range(7):
+        await pacer.acquire("19:ops")
+    assert await pacer.acquire("19:ops") == pytest.approx(1.0)
+    assert await pacer.acquire("19:ops", max_wait=2) == 0.0  # the slot was still free
+    assert clock.slept == [1.0]
+
+
+async def test_concurrent_callers_never_share_a_slot() -> None:
+    """Callers that all ask at once are booked into distinct slots within the limits."""
+    waits: list[float] = []
+
+    async def note(seconds: float) -> None:  # the clock stands still: only bookings count
+        waits.append(seconds)
+
+    pacer = Pacer(clock=lambda: 1000.0, sleep=note, max_wait=60)
+    await asyncio.gather(*(pacer.acquire("19:ops") for _ in range(20)))
+    booked = [1000.0] * (20 - len(waits)) + [1000.0 + wait for wait in waits]
+    assert len(waits) == 13
+    assert within_limits(booked, CONVERSATION_WINDOWS)
+
+
+def test_memory_is_bounded_by_recent_conversations() -> None:
+    windows = SlidingWindows(CONVERSATION_WINDOWS)
+    for n in range(1000):
+        windows.record(f"19:c{n}", at=float(n))
+    windows.wait("19:c999", now=1000.0)
+    for n in range(1000):
+        windows.wait(f"19:c{n}", now=5000.0)
+    assert len(windows) == 0
