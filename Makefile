@@ -5,15 +5,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Node tools the tests use (the Adaptive Cards renderer), pinned in package-lock.json.
+# Node tools (the Adaptive Cards renderer the tests use, and the Microsoft 365 Agents
+# Playground, a local Teams, for `make run` and the end-to-end tests), pinned in
+# package-lock.json.
 NODE_STAMP := node_modules/.installed
+# Debian's Chromium, for the end-to-end browser test (never `playwright install`).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint install bench clean
 
-run: $(STAMP)
-	$(BIN)/alertbot serve
+# The bot on the demo workspace beside the Agents Playground: prints the URL to open.
+run: $(STAMP) $(NODE_STAMP)
+	$(BIN)/alertbot demo
 
-test: $(STAMP) $(NODE_STAMP) lint
+test: $(STAMP) $(NODE_STAMP) $(CHROMIUM) lint
 	$(BIN)/python -m pytest -n auto
 
 lint: $(STAMP)
@@ -33,6 +39,10 @@ $(STAMP): pyproject.toml
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
+
+$(CHROMIUM):
+	test -x $@ || ($(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y --no-install-recommends chromium)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.seed_queries

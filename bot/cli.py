@@ -1,7 +1,7 @@
 """The `alertbot` command line: parse arguments, call into the app, print, exit.
 
-Exit codes: 0 success, 1 the query is wrong, 2 bad usage or settings,
-3 the workspace could not answer (retryable: throttled, timeout, unreachable).
+Exit codes: 0 success, 1 the query is wrong (for `ask`: no question fits), 2 bad usage or
+settings, 3 the workspace could not answer (retryable: throttled, timeout, unreachable).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: no limit beyond the query's own)",
     )
     query.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    _add_ask_command(commands)
     _add_alert_commands(commands)
     manifest = commands.add_parser(
         "manifest",
@@ -56,7 +57,58 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument(
         "--out", type=Path, default=Path("dist/app.zip"), help="zip to write (default: %(default)s)"
     )
+    _add_demo_command(commands)
     return parser
+
+
+def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="try the bot in a local Teams: the demo workspace and the Agents Playground",
+        description="Start the Microsoft 365 Agents Playground and the bot on the demo "
+        "workspace, subscribe the Playground team's channel to every alert, print the URL to "
+        "open, and post the demo's alert cards there once the page is open (`make run`). "
+        "Run it from the repository root, after `npm ci`.",
+    )
+    demo.add_argument(
+        "--port", type=int, default=56150, help="the Playground's port (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path("var/demo"),
+        help="emptied at each start; database and logs (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--config",
+        type=Path,
+        default=Path("tools/playground/admin.yml"),
+        help="the Playground's mock tenant, users and team (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--spread",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="spread the rules' first runs over this long (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="schedule the rules at once instead of waiting for the page to be opened",
+    )
+
+
+def _add_ask_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question in plain language with the matching KQL",
+        description="Understand a question such as `provisioning failures for job Workday "
+        "last 24h`, run the matching query of the question catalog against the configured "
+        "workspace, and print the answer. Exits 1 when no question fits.",
+    )
+    ask.add_argument("question", help="the question, or - to read it from standard input")
+    ask.add_argument("--format", choices=["table", "json"], default="table")
 
 
 def _add_alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -103,8 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _rules(settings, args)
     if args.command == "evaluate":
         return _evaluate(settings, args)
+    if args.command == "ask":
+        return _ask(settings, args)
     if args.command == "manifest":
         return _manifest(settings, args.out)
+    if args.command == "demo":
+        return _demo(args)
     return _query(settings, args)
 
 
@@ -112,7 +168,14 @@ def _serve(settings: Settings) -> int:
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.settings import bot_identity_problems
 
+    identity = bot_identity_problems(settings)
+    if identity:
+        problems = "\n".join(f"  {p}" for p in identity)
+        return _fail(
+            f"not starting: the bot's Microsoft app identity is incomplete:\n{problems}", EXIT_USAGE
+        )
     try:
         app = create_app(settings)
     except ConfigError as error:
@@ -148,6 +211,37 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import open_workspace
+    from bot.ask.catalog import load_catalog
+    from bot.ask.console import ask_once
+    from bot.ask.service import Asker
+
+    question = sys.stdin.read() if args.question == "-" else args.question
+    try:
+        catalog = load_catalog([settings.questions_path])
+    except ConfigError as error:
+        return _fail("invalid question catalog:\n" + "\n".join(error.problems), EXIT_USAGE)
+
+    async def run() -> tuple[str, bool]:
+        async with open_workspace(settings) as workspace:
+            now = _workspace_now(settings)
+            asker = Asker(catalog=catalog, workspace=workspace, clock=lambda: now)
+            printed = await ask_once(asker, question, output_format=args.format)
+            return printed.text, printed.understood
+
+    try:
+        text, understood = asyncio.run(run())
+    except QueryError as error:
+        return _fail(f"query error: {error}", EXIT_QUERY)
+    except RetryableWorkspaceError as error:
+        return _fail(f"the workspace could not answer (try again): {error}", EXIT_WORKSPACE)
+    except WorkspaceError as error:
+        return _fail(f"query failed: {error}", EXIT_WORKSPACE)
+    print(text)
+    return EXIT_OK if understood else EXIT_QUERY
+
+
 def _rules(settings: Settings, args: argparse.Namespace) -> int:
     from bot.alerts import console
     from bot.workspace.probe import empty_tables_probe
@@ -168,6 +262,30 @@ def _manifest(settings: Settings, out: Path) -> int:
         print(write_package(settings, COMMANDS, out))
     except ConfigError as error:
         return _fail("cannot build the app package:\n" + "\n".join(error.problems), EXIT_USAGE)
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.devrun.demo import Demo, DemoOptions
+    from bot.devrun.processes import StartupError
+
+    root = Path.cwd()
+    if not (root / "tools" / "playground" / "launch.sh").exists():
+        return _fail("run `alertbot demo` from the repository root (or `make run`)", EXIT_USAGE)
+    options = DemoOptions(
+        root=root,
+        workdir=args.workdir,
+        config=args.config,
+        playground_port=args.port,
+        spread_seconds=args.spread,
+        wait_for_page=not args.no_wait,
+    )
+    try:
+        asyncio.run(Demo(options).run())
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except StartupError as error:
+        return _fail(f"demo: {error}", EXIT_WORKSPACE)
     return EXIT_OK
 
 

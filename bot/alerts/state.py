@@ -344,16 +344,15 @@ def snoozed(alert: AlertInstance, mute: Mute, now: datetime) -> AlertInstance:
     """`alert` silenced by `mute` (recorded in its history once)."""
     if alert.status is AlertStatus.SNOOZED and alert.snoozed_until == mute.until:
         return alert
-    note = f"snoozed until {mute.until.isoformat()} (snooze {mute.id})"
-    if mute.reason:
-        note += f": {mute.reason}"
+    # The card's status line says until when and by whom, the audit log keeps the snooze's
+    # scope; the note is only what the person wrote, because cards show it as theirs.
     entry = Transition(
         at=now,
         from_status=alert.status,
         to_status=AlertStatus.SNOOZED,
         actor=mute.created_by,
         actor_name=mute.created_by_name,
-        note=note,
+        note=mute.reason,
     )
     return alert.model_copy(
         update={

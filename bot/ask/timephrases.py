@@ -122,9 +122,11 @@ def parse_window(spec: str, *, now: datetime, limit: timedelta) -> TimeWindow:
 
 
 def _plausible(match: re.Match[str], kind: str) -> bool:
-    """Rule out words that only look like time: `a m...`, a bare `1 d`-less number."""
+    """Rule out words that only look like time: `a m...`, a bare `1 d`-less number, `0w`."""
     if kind != "rolling" or match.group("n") is None:
         return True
+    if _amount(match.group("n")) <= 0:  # "0 weeks" is no range: text, not a time phrase
+        return False
     # "a w..." / "an h..." without `last` is rarely a time ("a week" is; "a m" is not).
     return not (match.group("n").lower() in ("a", "an") and len(match.group("u")) == 1)
 

@@ -16,7 +16,8 @@ from bot.cards.text import cell
 from bot.cards.views import Fact, Row, Table
 
 MAX_ROWS: Final = 10
-MAX_COLUMNS: Final = 6
+#: More columns overlap in Teams' narrow card column (seen in the Agents Playground).
+MAX_COLUMNS: Final = 4
 MAX_COMMON: Final = 4
 CELL_LIMIT: Final = 80
 

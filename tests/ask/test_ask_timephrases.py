@@ -58,7 +58,14 @@ def test_phrases_become_windows_and_read_back(
 
 
 @pytest.mark.parametrize(
-    "text", ["top 10 error codes", "who deleted an access review", "a member of the group"]
+    "text",
+    [
+        "top 10 error codes",
+        "who deleted an access review",
+        "a member of the group",
+        "0W",
+        "0 weeks",
+    ],
 )
 def test_text_without_a_time_is_left_alone(text: str) -> None:
     assert find_window(text, now=NOW, limit=LIMIT) is None
