@@ -4,9 +4,9 @@
 2. Start the bot with the rules loaded but not scheduled; install the app in the team; as
    the Playground's user (an alert admin) post `@bot subscribe all` in the team's
    channel, through the real command path; check the store holds that subscription.
-3. Stop the bot and print the URL to open. The Playground shows only what arrives while
-   its page is open (it drops what it buffered before, and keeps no history), so:
-4. once a page has connected, start the bot again with the rules scheduled, first runs
+3. Print the URL to open; the bot keeps serving meanwhile. The Playground shows only what
+   arrives while its page is open (it drops what it buffered before, keeps no history), so:
+4. once a page has connected, restart the bot with the rules scheduled, first runs
    spread over a few seconds: the demo's planted incidents fire and their cards arrive
    in the channel. Each card posted or changed is also printed here. Ctrl-C stops both.
 
@@ -136,11 +136,11 @@ class Demo:
             self.say(f"Starting the bot on the demo workspace at {self.bot.url} ...")
             await self.bot.start(scheduler_enabled="false")
             await self._subscribe(client)
-            await self.bot.stop()
-            self._invite(url, ids)
+            self._invite(url, ids)  # the bot keeps serving (GET /healthz) while we wait
             if self.options.wait_for_page:
                 await self._page_opened()
                 self.say("The page is open.")
+            await self.bot.stop()
             self.say("Starting the bot again, with the alert rules scheduled ...")
             async with client.stream() as events:
                 await self.bot.start(scheduler_enabled="true")
