@@ -8,15 +8,15 @@ count and query time, an empty answer said plainly, and "Open in Log Analytics".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Literal
 
 from bot.cards.query import query_result_view
-from bot.cards.query_views import Chart
-from bot.cards.views import LONG_QUERY, SHORT_QUERY, CardView, Fact, Table, cut_lines
+from bot.cards.query_views import ResultCardView
+from bot.cards.views import Fact
 from bot.workspace.base import QueryResult
 
 
-class AnswerView(CardView):
+class AnswerView(ResultCardView):
     template: ClassVar[str] = "answer.json"
 
     title: str
@@ -31,22 +31,7 @@ class AnswerView(CardView):
     empty: bool
     #: Said when nothing was found, with what was searched.
     empty_text: str | None = None
-    table: Table
-    chart: Chart | None = None
-    query_lines: tuple[str, ...]
     portal_url: str | None = None
-
-    def shrink(self) -> Self | None:
-        if len(self.query_lines) > LONG_QUERY:
-            return self.model_copy(update={"query_lines": cut_lines(self.query_lines, LONG_QUERY)})
-        if self.chart is not None:
-            return self.model_copy(update={"chart": None})
-        smaller = self.table.shrink()
-        if smaller is not None:
-            return self.model_copy(update={"table": smaller})
-        if len(self.query_lines) > SHORT_QUERY:
-            return self.model_copy(update={"query_lines": cut_lines(self.query_lines, SHORT_QUERY)})
-        return None
 
 
 def answer_view(

@@ -36,16 +36,13 @@ class Chart(Part):
     table: Table
 
 
-class QueryResultView(CardView):
-    template: ClassVar[str] = "query-result.json"
+class ResultCardView(CardView):
+    """A card around a query's rows: its KQL, the table and an optional chart. Shrinks the
+    KQL first, then drops the chart, then cuts the table, then the KQL further."""
 
-    title: str
-    summary: str
-    partial_error: str | None = None
     query_lines: tuple[str, ...]
     table: Table
     chart: Chart | None = None
-    empty: bool
 
     def shrink(self) -> Self | None:
         if len(self.query_lines) > LONG_QUERY:
@@ -58,3 +55,12 @@ class QueryResultView(CardView):
         if len(self.query_lines) > SHORT_QUERY:
             return self.model_copy(update={"query_lines": cut_lines(self.query_lines, SHORT_QUERY)})
         return None
+
+
+class QueryResultView(ResultCardView):
+    template: ClassVar[str] = "query-result.json"
+
+    title: str
+    summary: str
+    partial_error: str | None = None
+    empty: bool

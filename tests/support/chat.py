@@ -15,7 +15,7 @@ as Teams would, with the card's input defaults (the snooze duration) filled in.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +36,7 @@ from bot.models import STANDARD_CATEGORIES, AuditEntry, ChannelKind, Conversatio
 from bot.store.sql import SqlStore, open_store
 from bot.workspace.demo import DemoSpec, load_demo
 from bot.workspace.local import LocalWorkspace
+from tests.cards.conftest import nodes, texts
 from tests.support.alerting import CATALOG, DEMO_NOW, sqlite_url
 
 TENANT = "6417b88f-b93c-4137-8a73-e7e3daadd60a"
@@ -238,26 +239,6 @@ def _shown(reply: Reply) -> ChatReply:
     view: CardView | None = reply.view
     card = renderer().render(view) if view is not None else None
     return ChatReply(text=reply.text, view=view, card=card)
-
-
-def nodes(card: Any) -> Iterator[dict[str, Any]]:
-    """Every object in the card, depth first."""
-    if isinstance(card, dict):
-        yield card
-        for value in card.values():
-            yield from nodes(value)
-    elif isinstance(card, list):
-        for item in card:
-            yield from nodes(item)
-
-
-def texts(card: Any) -> str:
-    """All visible text, one piece per line (TextBlocks, TextRuns, titles)."""
-    return "\n".join(
-        str(node.get("text", node.get("title", "")))
-        for node in nodes(card)
-        if node.get("type") in ("TextBlock", "TextRun") or "title" in node
-    )
 
 
 def input_defaults(card: Mapping[str, Any]) -> dict[str, str]:
