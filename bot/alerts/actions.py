@@ -1,4 +1,5 @@
-"""What people do to alerts: acknowledge, snooze, end a snooze. Pure, like `state.step`.
+"""What people do to alerts: acknowledge, snooze, end a snooze, resolve. Pure, like
+`state.step`.
 
 Each returns the new EngineState and UPDATED events (so cards can show who did
 what); the history of every touched alert records who, when and why.
@@ -89,6 +90,46 @@ def unsnooze(state: EngineState, mute_id: int, *, actor: str, now: datetime) -> 
             )
             events += new_events
     return ActionResult(updated, events)
+
+
+def resolve(
+    state: EngineState,
+    alert_id: int,
+    *,
+    actor: str,
+    now: datetime,
+    actor_name: str | None = None,
+    note: str | None = None,
+) -> ActionResult:
+    """A person closes an alert (pure, like the other actions). It leaves the open set; its
+    dimension is held quiet until an evaluation finds the condition clear (handling.handle
+    records that), so a problem that persists does not fire again as a new alert."""
+    alert = _open_alert(state, alert_id)
+    entry = Transition(
+        at=now,
+        from_status=alert.status,
+        to_status=AlertStatus.RESOLVED,
+        actor=actor,
+        actor_name=actor_name,
+        note=note or "resolved",
+    )
+    closed = alert.model_copy(
+        update={
+            "status": AlertStatus.RESOLVED,
+            "resolved_at": now,
+            "snoozed_until": None,
+            "history": [*alert.history, entry],
+        }
+    )
+    alerts = {key: open_ for key, open_ in state.alerts.items() if open_.id != alert_id}
+    event = AlertEvent(
+        kind=AlertEventKind.UPDATED,
+        at=now,
+        rule_id=alert.rule_id,
+        alert=closed,
+        detail=f"resolved by {actor_name or actor}",
+    )
+    return ActionResult(state.model_copy(update={"alerts": alerts}), [event])
 
 
 def _woken(alert: AlertInstance, actor: str, now: datetime) -> AlertInstance:

@@ -1,6 +1,6 @@
 """People handling alerts: acknowledge, snooze, unsnooze, resolve, written to the store.
 
-The pure decisions are in actions.py (and `resolve` here); `handle` runs one of them inside
+The pure decisions are in actions.py; `handle` runs one of them inside
 a store transaction: it reads the alert with its rule's open alerts and active snoozes
 (a snooze may match several), applies the action, saves the changed alerts (their
 versions checked), appends the audit entry, and queues the UPDATED event for every
@@ -20,15 +20,12 @@ from bot.alerts.actions import ActionResult, AlertActionError
 from bot.alerts.state import EngineState
 from bot.models import (
     AlertEvent,
-    AlertEventKind,
     AlertInstance,
-    AlertStatus,
     AuditEntry,
     DimensionState,
     Mute,
     OutboxItem,
     OutboxStatus,
-    Transition,
 )
 from bot.store import StoreOperations, new_outbox_item
 
@@ -123,48 +120,6 @@ async def handle(
     return ActionOutcome(action, saved, result.events, audit, outbox)
 
 
-def resolve(
-    state: EngineState,
-    alert_id: int,
-    *,
-    actor: str,
-    now: datetime,
-    actor_name: str | None = None,
-    note: str | None = None,
-) -> ActionResult:
-    """A person closes an alert (pure, like the other actions). It leaves the open set; its
-    dimension is held quiet until an evaluation finds the condition clear (`handle` records
-    that), so a problem that persists does not fire again as a new alert."""
-    alert = state.alert(alert_id)
-    if alert is None:
-        raise AlertActionError(f"there is no open alert {alert_id}")
-    entry = Transition(
-        at=now,
-        from_status=alert.status,
-        to_status=AlertStatus.RESOLVED,
-        actor=actor,
-        actor_name=actor_name,
-        note=note or "resolved",
-    )
-    closed = alert.model_copy(
-        update={
-            "status": AlertStatus.RESOLVED,
-            "resolved_at": now,
-            "snoozed_until": None,
-            "history": [*alert.history, entry],
-        }
-    )
-    alerts = {key: open_ for key, open_ in state.alerts.items() if open_.id != alert_id}
-    event = AlertEvent(
-        kind=AlertEventKind.UPDATED,
-        at=now,
-        rule_id=alert.rule_id,
-        alert=closed,
-        detail=f"resolved by {actor_name or actor}",
-    )
-    return ActionResult(state.model_copy(update={"alerts": alerts}), [event])
-
-
 async def _load_for_action(
     ops: StoreOperations, alert_id: int, now: datetime
 ) -> tuple[AlertInstance, EngineState]:
@@ -198,7 +153,7 @@ async def _perform(
             return await _unsnooze(ops, state, alert, actor, now)
         case Resolve(note=note):
             await _hold_until_clear(ops, alert)
-            return resolve(
+            return actions.resolve(
                 state, alert.id, actor=actor.id, actor_name=actor.name, now=now, note=note
             )
 
