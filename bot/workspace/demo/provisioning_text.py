@@ -133,17 +133,20 @@ ERRORS_BY_KIND: Final = {
     ),
 }
 
+#: Entra ID's attribute names: the target of HR-inbound and cross-tenant sync jobs alike.
+_ENTRA_ATTRIBUTES: Final[dict[str, str]] = {
+    "department": "department",
+    "title": "jobTitle",
+    "office": "physicalDeliveryOfficeName",
+    "manager": "manager",
+    "enabled": "accountEnabled",
+    "given": "givenName",
+    "surname": "surname",
+}
+
 #: Logical attribute -> its name in the target, per job kind.
 _ATTRIBUTES: Final[dict[str, dict[str, str]]] = {
-    "hr_inbound": {
-        "department": "department",
-        "title": "jobTitle",
-        "office": "physicalDeliveryOfficeName",
-        "manager": "manager",
-        "enabled": "accountEnabled",
-        "given": "givenName",
-        "surname": "surname",
-    },
+    "hr_inbound": _ENTRA_ATTRIBUTES,
     "scim_app": {
         "department": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
         "title": "title",
@@ -153,15 +156,7 @@ _ATTRIBUTES: Final[dict[str, dict[str, str]]] = {
         "given": "name.givenName",
         "surname": "name.familyName",
     },
-    "cross_tenant_sync": {
-        "department": "department",
-        "title": "jobTitle",
-        "office": "physicalDeliveryOfficeName",
-        "manager": "manager",
-        "enabled": "accountEnabled",
-        "given": "givenName",
-        "surname": "surname",
-    },
+    "cross_tenant_sync": _ENTRA_ATTRIBUTES,
     "onprem_ad": {
         "department": "Department",
         "title": "JobTitle",
