@@ -41,7 +41,7 @@ from bot.channels.teams import add_routes as add_teams_routes
 from bot.commands.access import AccessPolicy, GraphGroupMembership, allowed_tenants
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
-from bot.models import RuleHealth
+from bot.models import Clock, RuleHealth
 from bot.notify import (
     FileNotifier,
     LogNotifier,
@@ -68,7 +68,6 @@ from bot.workspace.probe import empty_tables_probe
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
 #: Our own limit on a query is the workspace's plus this: the workspace's should fire first.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -25,6 +26,9 @@ STANDARD_CATEGORIES: tuple[str, ...] = (
 
 #: Who did something when it was not a person.
 SYSTEM_ACTOR = "system"
+
+#: "Now", injected wherever time matters, so logic never reads the wall clock itself.
+Clock = Callable[[], datetime]
 
 
 class _Model(BaseModel):

@@ -40,11 +40,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts.rule_model import Rule
-from bot.models import RuleHealth
+from bot.models import Clock, RuleHealth
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 #: Evaluate one rule as of a time (the pipeline's `evaluate`).
 Evaluate = Callable[[Rule, datetime], Awaitable[object]]
 

@@ -9,8 +9,7 @@ questions when nothing fits; a workspace that cannot answer gets a short sentenc
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 from bot import messages
@@ -24,8 +23,6 @@ from bot.commands.base import Caller, Reply
 from bot.errors import QueryError, WorkspaceError
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 class ChatAnswers:

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.ask.catalog import Catalog
 from bot.ask.model import EntityKind
 from bot.errors import WorkspaceError
+from bot.models import Clock
 from bot.workspace.base import QueryResult, Workspace
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ table built from it (rebuilt only when the cache reloads).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +18,8 @@ from bot.ask.entities import EntityCache, EntityIndex
 from bot.ask.matcher import Matcher
 from bot.ask.mentions import AliasTable
 from bot.ask.understand import HelpWanted, Resolved, Understanding, from_choice, understand
+from bot.models import Clock
 from bot.workspace.base import Workspace
-
-Clock = Callable[[], datetime]
 
 
 class Asker:

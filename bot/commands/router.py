@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -38,7 +37,7 @@ from bot.commands.handlers.common import alert_view
 from bot.commands.parsing import ParseContext
 from bot.commands.registry import Empty, Invalid, Invocation, Parsed, Registry, Unknown
 from bot.errors import WorkspaceError
-from bot.models import STANDARD_CATEGORIES
+from bot.models import STANDARD_CATEGORIES, Clock
 from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -47,7 +46,6 @@ log = logging.getLogger(__name__)
 Fallback = Callable[[Caller, str], Awaitable[Reply | None]]
 #: A button that only reads (a question's choice), handled outside the registry.
 ReadOnlyAction = Callable[[Caller, Mapping[str, Any]], Awaitable[Reply]]
-Clock = Callable[[], datetime]
 #: Unknown text is quoted back this long at most.
 _ECHO_LIMIT: Final = 60
 

@@ -22,13 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.models import OutboxItem
+from bot.models import Clock, OutboxItem
 from bot.notify.base import DeliveryResult, Notifier, describe_event
 from bot.store.base import OutboxOperations
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)

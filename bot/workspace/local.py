@@ -17,7 +17,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -28,6 +28,7 @@ import duckdb_kql
 from duckdb_kql.types import kusto_type
 
 from bot.errors import QueryError, QueryTimeoutError, UnsupportedQueryError
+from bot.models import Clock
 from bot.workspace import kql_compat
 from bot.workspace.base import Column, ColumnType, QueryResult, TimeSpan, resolve_timespan
 from bot.workspace.schema import TABLES
@@ -47,8 +48,6 @@ _DUCKDB_TYPES: Final[dict[ColumnType, str]] = {
 }
 _MAX_EXPECTED_TOKENS: Final = 6
 _TRUNCATED: Final = "E_QUERY_RESULT_SET_TOO_LARGE: the result was cut at {limit} rows"
-
-Clock = Callable[[], datetime]
 
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
