@@ -9,6 +9,7 @@ action makes sense, and says the card was outdated.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Literal
 
@@ -104,9 +105,7 @@ async def resolve(ctx: CommandContext, *, alert_id: int, note: str | None) -> Re
 
 @commands.card_action(Verb.ACKNOWLEDGE, action="ack", admin_only=True)
 async def ack_button(ctx: CommandContext, data: ActionData) -> Reply:
-    if data.alert_id is None:
-        return Reply(text=messages.bad_button())
-    return await act(ctx, Acknowledge(data.alert_id), shown_version=data.version)
+    return await _alert_button(ctx, data, Acknowledge)
 
 
 @commands.card_action(Verb.SNOOZE, action="snooze", admin_only=True)
@@ -126,16 +125,21 @@ async def snooze_button(ctx: CommandContext, data: ActionData) -> Reply:
 
 @commands.card_action(Verb.UNSNOOZE, action="unsnooze", admin_only=True)
 async def unsnooze_button(ctx: CommandContext, data: ActionData) -> Reply:
-    if data.alert_id is None:
-        return Reply(text=messages.bad_button())
-    return await act(ctx, Unsnooze(data.alert_id), shown_version=data.version)
+    return await _alert_button(ctx, data, Unsnooze)
 
 
 @commands.card_action(Verb.RESOLVE, action="resolve", admin_only=True)
 async def resolve_button(ctx: CommandContext, data: ActionData) -> Reply:
+    return await _alert_button(ctx, data, Resolve)
+
+
+async def _alert_button(
+    ctx: CommandContext, data: ActionData, action: Callable[[int], AlertAction]
+) -> Reply:
+    """A button whose action needs nothing but the alert it was on."""
     if data.alert_id is None:
         return Reply(text=messages.bad_button())
-    return await act(ctx, Resolve(data.alert_id), shown_version=data.version)
+    return await act(ctx, action(data.alert_id), shown_version=data.version)
 
 
 # --- One path for both ---------------------------------------------------------------
