@@ -82,11 +82,9 @@ class LocalWorkspace:
         self._executor = ThreadPoolExecutor(max_concurrency, thread_name_prefix="kql")
 
     async def query(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
-        interval = resolve_timespan(timespan, now=self._clock())
-        query_now = interval[1] if interval else self._clock()
         cursor = self._con.cursor()
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self._executor, self._run, cursor, kql, interval, query_now)
+        work = loop.run_in_executor(self._executor, self._run, cursor, kql, timespan, self._clock())
         work.add_done_callback(lambda finished: _release(cursor, finished))
         try:
             return await asyncio.wait_for(asyncio.shield(work), timeout=self._timeout)
@@ -103,19 +101,20 @@ class LocalWorkspace:
 
     def run_sync(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
         """The same query, on the calling thread (benchmarks, scripts)."""
-        interval = resolve_timespan(timespan, now=self._clock())
-        query_now = interval[1] if interval else self._clock()
         with self._con.cursor() as cursor:
-            return self._run(cursor, kql, interval, query_now)
+            return self._run(cursor, kql, timespan, self._clock())
 
     def _run(
         self,
         cursor: duckdb.DuckDBPyConnection,
         kql: str,
-        interval: tuple[datetime, datetime] | None,
-        query_now: datetime,
+        timespan: TimeSpan,
+        now: datetime,
     ) -> QueryResult:
+        """Run `kql` over `timespan` as of `now` (read once, when the query was asked)."""
         started = time.perf_counter()
+        interval = resolve_timespan(timespan, now=now)
+        query_now = interval[1] if interval else now
         self._create_window_views(cursor, interval)
         adapted = kql_compat.adapt(kql, columns=self._column_names)
         try:
