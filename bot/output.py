@@ -82,17 +82,13 @@ def text_value(value: Any) -> str:
 
 
 def kusto_timespan(value: timedelta) -> str:
-    """`[-][d.]hh:mm:ss[.fffffff]`, the Log Analytics wire format."""
-    sign = "-" if value < timedelta(0) else ""
-    total = abs(value)
-    days, remainder = divmod(total, timedelta(days=1))
-    seconds = remainder.total_seconds()
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    day_part = f"{days}." if days else ""
-    whole = int(seconds)
-    fraction = f".{round((seconds - whole) * 10_000_000):07d}" if seconds != whole else ""
-    return f"{sign}{day_part}{int(hours):02d}:{int(minutes):02d}:{whole:02d}{fraction}"
+    """`[-][d.]hh:mm:ss[.fffffff]`, the Log Analytics wire format (exact: no float maths)."""
+    sign, span = ("-", -value) if value < timedelta(0) else ("", value)
+    hours, rest = divmod(span.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    days = f"{span.days}." if span.days else ""
+    fraction = f".{span.microseconds * 10:07d}" if span.microseconds else ""
+    return f"{sign}{days}{hours:02d}:{minutes:02d}:{seconds:02d}{fraction}"
 
 
 def _clip(text: str) -> str:

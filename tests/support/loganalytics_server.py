@@ -39,6 +39,7 @@ from bot.errors import (
     UnsupportedQueryError,
     WorkspaceError,
 )
+from bot.output import kusto_timespan
 from bot.workspace.base import ColumnType, QueryResult, TimeSpan, Workspace
 
 DEFAULT_WAIT: Final = 180.0
@@ -375,7 +376,7 @@ def wire_value(kind: ColumnType, value: Any) -> Any:
     if kind == "datetime":
         return _wire_datetime(value)
     if kind == "timespan":
-        return _wire_timespan(value)
+        return kusto_timespan(value)
     if kind == "dynamic":
         return json.dumps(value, separators=(",", ":"), default=str)
     if kind in ("guid", "decimal"):
@@ -389,15 +390,6 @@ def _wire_datetime(moment: datetime) -> str:
     moment = moment.astimezone(UTC) if moment.tzinfo else moment
     fraction = f".{moment.microsecond * 10:07d}".rstrip("0") if moment.microsecond else ""
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
-
-
-def _wire_timespan(span: timedelta) -> str:
-    sign, span = ("-", -span) if span < timedelta(0) else ("", span)
-    hours, rest = divmod(span.seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    days = f"{span.days}." if span.days else ""
-    fraction = f".{span.microseconds * 10:07d}" if span.microseconds else ""
-    return f"{sign}{days}{hours:02d}:{minutes:02d}:{seconds:02d}{fraction}"
 
 
 def _query_error(error: QueryError, query: str) -> _Answer:
