@@ -403,3 +403,28 @@ async def test_scripted_failures_and_latency(
         None,
         None,
     ]
+
+
+async def test_views_open_checks_the_modal(
+    fake_slack: FakeSlack, slack_client: AsyncWebClient
+) -> None:
+    view = {
+        "type": "modal",
+        "callback_id": "show_query",
+        "title": {"type": "plain_text", "text": "Query"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [SECTION] * 100,
+    }
+
+    opened = await slack_client.views_open(trigger_id="1.2.abc", view=view)
+    too_long = {**view, "title": {"type": "plain_text", "text": "T" * 25}}
+    with pytest.raises(SlackApiError) as raised:
+        await slack_client.views_open(trigger_id="1.2.abc", view=too_long)
+    too_many = {**view, "blocks": [SECTION] * 101}
+
+    assert fake_slack.state.views[opened["view"]["id"]]["callback_id"] == "show_query"
+    assert raised.value.response["error"] == "invalid_arguments"
+    assert await error_of(slack_client.views_open(trigger_id="1.2.abc", view=too_many)) == (
+        "invalid_blocks"
+    )
+    assert await error_of(slack_client.views_open(trigger_id="", view=view)) == "invalid_trigger_id"

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.support.alerts_management_api import FakeAlertsManagement, serve_alerts_management
+from tests.support.graph_api import FakeGraph, sample_directory, serve_graph
 from tests.support.slack import FakeSlack, sample_workspace, serve_slack
 
 
@@ -30,3 +32,18 @@ async def slack_client(fake_slack: FakeSlack) -> AsyncIterator[AsyncWebClient]:
     yield client
     if client.session is not None:
         await client.session.close()
+
+
+@pytest.fixture
+async def fake_graph() -> AsyncIterator[FakeGraph]:
+    """A local Microsoft Graph holding `sample_directory()`; `fake_graph.endpoint` is the
+    …/v1.0 base, `fake_graph.tokens` issues tokens (also via its managed-identity endpoint)."""
+    async with serve_graph(sample_directory()) as graph:
+        yield graph
+
+
+@pytest.fixture
+async def fake_alerts_management() -> AsyncIterator[FakeAlertsManagement]:
+    """A local ARM for Alerts Management with no alerts; add them to `.state`."""
+    async with serve_alerts_management() as arm:
+        yield arm

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 MAX_BLOCKS: Final = 50
+MAX_VIEW_BLOCKS: Final = 100
 MAX_TEXT: Final = 40_000
 _BLOCK_TYPES: Final = frozenset(
     {
@@ -38,9 +39,9 @@ class Verdict:
     blocks: list[dict[str, Any]] | None = None
 
 
-def check_blocks(raw: Any) -> Verdict:
+def check_blocks(raw: Any, *, max_blocks: int = MAX_BLOCKS) -> Verdict:
     """Parse `blocks` as sent (a JSON string from a form, a list from a JSON body) and
-    check them against the documented limits."""
+    check them against the documented limits (100 blocks in a modal, 50 in a message)."""
     if raw is None or raw == "":
         return Verdict()
     if isinstance(raw, str):
@@ -51,7 +52,7 @@ def check_blocks(raw: Any) -> Verdict:
     if not isinstance(raw, list) or not all(isinstance(b, dict) for b in raw):
         return Verdict("invalid_blocks_format")
     problems = _Problems()
-    problems.at_most(raw, MAX_BLOCKS, "/blocks")
+    problems.at_most(raw, max_blocks, "/blocks")
     seen_ids: set[str] = set()
     for index, block in enumerate(raw):
         _check_block(block, f"/blocks/{index}", problems, seen_ids)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tests.support.slack.limits import check_blocks, text_too_long
+from tests.support.slack.limits import MAX_VIEW_BLOCKS, check_blocks, text_too_long
 from tests.support.slack.state import (
     Edit,
     Ephemeral,
@@ -75,8 +75,10 @@ def _post_target(state: SlackState, value: Any) -> SlackChannel | str:
     return channel
 
 
-def _blocks_failure(raw: Any) -> tuple[Body | None, list[dict[str, Any]] | None]:
-    verdict = check_blocks(raw)
+def _blocks_failure(
+    raw: Any, *, max_blocks: int | None = None
+) -> tuple[Body | None, list[dict[str, Any]] | None]:
+    verdict = check_blocks(raw) if max_blocks is None else check_blocks(raw, max_blocks=max_blocks)
     if verdict.error is None:
         return None, verdict.blocks
     extra: dict[str, Any] = {}
@@ -335,6 +337,55 @@ def files_info(ctx: Context, args: Mapping[str, Any]) -> Body:
     return ok(file=upload.to_json(), comments=[], response_metadata={"next_cursor": ""})
 
 
+# --- modals ----------------------------------------------------------------------------
+
+
+def views_open(ctx: Context, args: Mapping[str, Any]) -> Body:
+    """A modal (docs.slack.dev/reference/methods/views.open, .../surfaces/modals): title,
+    submit and close ≤ 24 characters, ≤ 100 blocks, callback_id ≤ 255, private_metadata
+    ≤ 3000. A trigger_id is needed; this fake cannot tell an expired one (Slack: 3 s)."""
+    if not args.get("trigger_id"):
+        return fail("invalid_trigger_id")
+    view = args.get("view")
+    if isinstance(view, str):
+        try:
+            view = json.loads(view)
+        except ValueError:
+            return fail("invalid_arguments")
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return fail("invalid_arguments")
+    problems = _view_problems(view)
+    if problems:
+        return fail("invalid_arguments", response_metadata={"messages": problems})
+    failure, blocks = _blocks_failure(view.get("blocks"), max_blocks=MAX_VIEW_BLOCKS)
+    if failure is not None:
+        return failure
+    view_id = ctx.state.new_id("V")
+    stored = {**view, "id": view_id, "team_id": ctx.state.team_id, "blocks": blocks or []}
+    ctx.state.views[view_id] = stored
+    return ok(view=stored)
+
+
+def _view_problems(view: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for key in ("title", "submit", "close"):
+        item = view.get(key)
+        text = item.get("text") if isinstance(item, dict) else None
+        if key == "title" and not text:
+            problems.append("[ERROR] missing required field: title [json-pointer:/view/title]")
+        if isinstance(text, str) and len(text) > 24:
+            problems.append(
+                f"[ERROR] must be less than 25 characters [json-pointer:/view/{key}/text]"
+            )
+    for key, limit in (("callback_id", 255), ("private_metadata", 3000)):
+        value = view.get(key)
+        if isinstance(value, str) and len(value) > limit:
+            problems.append(
+                f"[ERROR] must be less than {limit + 1} characters [json-pointer:/view/{key}]"
+            )
+    return problems
+
+
 METHODS: Final[dict[str, Method]] = {
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
@@ -349,4 +400,5 @@ METHODS: Final[dict[str, Method]] = {
     "files.getUploadURLExternal": files_get_upload_url_external,
     "files.completeUploadExternal": files_complete_upload_external,
     "files.info": files_info,
+    "views.open": views_open,
 }

@@ -243,6 +243,7 @@ class SlackState:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     messages: dict[str, list[SlackMessage]] = field(default_factory=dict)
     ephemerals: list[Ephemeral] = field(default_factory=list)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, UploadedFile] = field(default_factory=dict)
     calls: list[RecordedCall] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
