@@ -71,10 +71,11 @@ async def test_retry_after_says_how_long_the_bucket_needs(
 ) -> None:
     slack.controls.throttle.limit("chat.update", per_second=50 / 60, burst=1)  # Tier 3
     posted = await client.chat_postMessage(channel=ALERTS, text="x")
+    elsewhere = await client.chat_postMessage(channel="G0PRIVAT01", text="x")
     await client.chat_update(channel=ALERTS, ts=posted["ts"], text="y")
 
-    with pytest.raises(SlackApiError) as raised:
-        await client.chat_update(channel=ALERTS, ts=posted["ts"], text="z")
+    with pytest.raises(SlackApiError) as raised:  # a tier is per workspace, not per channel
+        await client.chat_update(channel="G0PRIVAT01", ts=elsewhere["ts"], text="z")
 
     assert raised.value.response.headers["Retry-After"] == "2"  # ceil(1 / (50/60))
 

@@ -101,6 +101,9 @@ async def test_errors_follow_the_channel_state(
         == "message_not_found"
     )
 
+    state.chat_write_public = True  # the scope lets an app post in public channels it is not in
+    await slack_client.chat_postMessage(channel="C0NOBOT001", text="x")
+    state.chat_write_public = False
     state.channels[ALERTS].is_member = False  # the bot was removed
     assert (
         await error_of(slack_client.chat_postMessage(channel=ALERTS, text="x")) == "not_in_channel"

@@ -70,7 +70,8 @@ def _post_target(state: SlackState, value: Any) -> SlackChannel | str:
         return "channel_not_found"
     if channel.is_archived:
         return "is_archived"
-    if not channel.is_im and not channel.is_member:
+    public_ok = state.chat_write_public and not channel.is_private
+    if not channel.is_im and not channel.is_member and not public_ok:
         return "not_in_channel"
     return channel
 

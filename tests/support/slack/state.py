@@ -109,7 +109,7 @@ class SlackMessage:
         if self.metadata is not None:
             body["metadata"] = self.metadata
         if self.edits:
-            body["edited"] = {"user": self.user or "", "ts": self.ts}
+            body["edited"] = {"user": self.user or "", "ts": f"{self.edits[-1].at:.6f}"}
         return body
 
 
@@ -237,6 +237,8 @@ class SlackState:
     app_token: str = "xapp-1-A0APP00001-0000000003-fakeslackapptoken"
     #: "active"; "revoked" → token_revoked; "inactive" → account_inactive (bot/workspace gone).
     token_status: str = "active"
+    #: With the chat:write.public scope an app may post in public channels it is not in.
+    chat_write_public: bool = False
     clock: Clock = time.time
     users: dict[str, SlackUser] = field(default_factory=dict)
     channels: dict[str, SlackChannel] = field(default_factory=dict)

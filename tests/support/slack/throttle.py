@@ -19,10 +19,12 @@ ALL_METHODS: Final = "*"
 
 @dataclass(frozen=True)
 class RateLimit:
-    """`per_second` sustained, up to `burst` at once (a bucket that starts full)."""
+    """`per_second` sustained, up to `burst` at once (a bucket that starts full); one
+    bucket per channel (chat.postMessage's special tier) or one per workspace (the tiers)."""
 
     per_second: float
     burst: int = 1
+    per_channel: bool = True
 
 
 #: Slack's documented special tier for chat.postMessage: 1/s per channel, short bursts.
@@ -44,8 +46,11 @@ class Throttle:
     scripted: dict[str, list[int]] = field(default_factory=dict)
     _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
 
-    def limit(self, method: str, per_second: float, burst: int = 1) -> None:
-        self.limits[method] = RateLimit(per_second, burst)
+    def limit(
+        self, method: str, per_second: float, burst: int = 1, *, per_channel: bool = False
+    ) -> None:
+        """A tier-style limit (per workspace unless `per_channel`)."""
+        self.limits[method] = RateLimit(per_second, burst, per_channel)
         self._buckets = {k: v for k, v in self._buckets.items() if k[0] != method}
 
     def throttle_next(
@@ -63,7 +68,7 @@ class Throttle:
         limit = self.limits.get(method)
         if limit is None:
             return None
-        bucket_key = (method, channel or "")
+        bucket_key = (method, (channel or "") if limit.per_channel else "")
         bucket = self._buckets.setdefault(bucket_key, _Bucket(float(limit.burst), now))
         bucket.tokens = min(
             float(limit.burst), bucket.tokens + (now - bucket.updated) * limit.per_second
