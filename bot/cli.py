@@ -181,6 +181,9 @@ def _run(args: argparse.Namespace, *, debug: bool) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not debug:  # their failures reach the user as our one-line errors
+        logging.getLogger("azure").setLevel(logging.ERROR)
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if args.command == "serve":
         return _serve(settings, debug=debug)
     if args.command == "rules":
@@ -377,8 +380,11 @@ def _describe_query_error(kql: str, error: QueryError) -> str:
 
 
 def _one_line(error: BaseException) -> str:
-    """An error's message on one line (drivers and SDKs write several)."""
-    return " ".join(str(error).split())
+    """An error's first line: drivers and SDKs (azure-identity) append pages of detail."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else type(error).__name__
+    return f"{lines[0]} (`alertbot --debug ...` shows the details)"
 
 
 def _fail_problems(what: str, problems: Sequence[str], code: int) -> int:

@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     demo_now: datetime | None = None
     demo_days: int = Field(default=30, ge=2, le=90)
     demo_size: Literal["small", "medium", "large"] = "small"
+    demo_clock: Literal["demo", "wall"] = "demo"
 
     # Azure Log Analytics (workspace=azure).
     azure_workspace_id: str | None = None
@@ -199,8 +200,9 @@ def _unknown_variables(names: Iterable[str], *, where: str = "") -> list[str]:
 def _describe(problem: ErrorDetails) -> str:
     location = problem["loc"]
     field = str(location[0]) if location else ""
-    name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
     message = problem["msg"].removeprefix("Value error, ")
+    if not field:  # a rule across settings: its message names the variables
+        return message
     given = problem.get("input")
-    shown = f" (got {given!r})" if field and isinstance(given, str | int | float) else ""
-    return f"{name}: {message}{shown}"
+    shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
+    return f"{ENV_PREFIX}{field.upper()}: {message}{shown}"

@@ -4,8 +4,9 @@ Kept apart from the web application (bot.app) so that the command line's `query`
 and `evaluate` import only the workspace they use: no web server, chat SDK or store.
 
 `bot_clock` is the bot's "now": the wall clock, or, in the demo with ALERTBOT_DEMO_NOW
-set, that moment moving forward from start-up. The engine evaluates, and the outbox
-schedules, on it.
+set, that moment moving forward from start-up (unless ALERTBOT_DEMO_CLOCK=wall: `make
+run` anchors the logs at its start and keeps the real time, so cards show when things
+really happened). The engine evaluates, and the outbox schedules, on it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def wall_clock() -> datetime:
 
 def bot_clock(settings: Settings, wall: Clock = wall_clock) -> Clock:
     """The bot's "now" (see the module docstring)."""
-    if settings.workspace != "local" or settings.demo_now is None:
+    if settings.workspace != "local" or settings.demo_now is None or settings.demo_clock == "wall":
         return wall
     anchor, started = settings.demo_now, wall()
     return lambda: anchor + (wall() - started)
