@@ -245,6 +245,8 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         print(asyncio.run(run()))
+    except ConfigError as error:
+        return _fail_problems("invalid settings", error.problems, EXIT_USAGE)
     except QueryError as error:
         return _fail(_describe_query_error(kql, error), EXIT_QUERY)
     except RetryableWorkspaceError as error:
@@ -277,6 +279,8 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         text, understood = asyncio.run(run())
+    except ConfigError as error:
+        return _fail_problems("invalid settings", error.problems, EXIT_USAGE)
     except QueryError as error:
         return _fail(f"query error: {error}", EXIT_QUERY)
     except RetryableWorkspaceError as error:

@@ -10,7 +10,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -131,12 +131,11 @@ def test_a_misspelt_variable_in_dot_env_is_named_as_written(
 
 
 @pytest.fixture
-def unexpected(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def unexpected(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: object, **_kwargs: object) -> int:
         raise RuntimeError("something we did not foresee\nwith a second line")
 
     monkeypatch.setattr(cli, "_rules", broken)
-    yield
 
 
 @pytest.mark.usefixtures("unexpected")
@@ -166,7 +165,8 @@ def test_output_piped_into_head_ends_quietly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout is not None
+    assert child.stderr is not None
     assert child.stdout.readline().strip() == b"x"
     child.stdout.close()  # what `head -1` does once it has its line
     assert child.wait(timeout=120) == EXIT_BROKEN_PIPE
@@ -216,5 +216,5 @@ async def test_a_failed_start_is_never_announced() -> None:
 
 
 def test_binding_a_host_that_does_not_resolve_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigError, match="cannot listen on no-such-host.invalid"):
+    with pytest.raises(ConfigError, match=r"cannot listen on no-such-host\.invalid"):
         bind("no-such-host.invalid", free_port())
