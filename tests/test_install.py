@@ -29,9 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 APP_ID = "00000000-0000-0000-0000-0000000000a1"
 
 
-@pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("install")
+def build_and_install(base: Path) -> Path:
+    """Build the sdist and the wheel, install the wheel in a fresh virtualenv under `base`."""
     dist = base / "dist"
     subprocess.run(
         [sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
@@ -44,13 +43,6 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pip = base / "venv" / "bin" / "pip"
     subprocess.run([str(pip), "install", "--quiet", str(wheel)], check=True, capture_output=True)
     return base / "venv"
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """An empty directory far from the checkout."""
-    assert ROOT not in tmp_path.parents
-    return tmp_path
 
 
 def clean_env(**settings: str) -> dict[str, str]:
@@ -76,7 +68,7 @@ def alertbot(
     )
 
 
-def test_the_package_is_the_installed_one_with_its_data(venv: Path, workdir: Path) -> None:
+def check_the_package_is_the_installed_one_with_its_data(venv: Path, workdir: Path) -> None:
     shown = subprocess.run(
         [
             str(venv / "bin" / "python"),
@@ -93,26 +85,26 @@ def test_the_package_is_the_installed_one_with_its_data(venv: Path, workdir: Pat
     assert Path(shown[1]).name == "cards"
 
 
-def test_rules_validate_uses_the_shipped_catalog(venv: Path, workdir: Path) -> None:
+def check_rules_validate_uses_the_shipped_catalog(venv: Path, workdir: Path) -> None:
     done = alertbot(venv, workdir, "rules", "validate")
     assert done.returncode == 0, done.stderr
     assert "valid rules" in done.stdout
     assert " 0 errors" in done.stdout
 
 
-def test_query_runs_on_the_demo_workspace(venv: Path, workdir: Path) -> None:
+def check_query_runs_on_the_demo_workspace(venv: Path, workdir: Path) -> None:
     done = alertbot(venv, workdir, "query", "print x=1", "--format", "json")
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert (answer["columns"][0]["name"], answer["rows"]) == ("x", [[1]])
 
 
-def test_ask_uses_the_shipped_question_catalog(venv: Path, workdir: Path) -> None:
+def check_ask_uses_the_shipped_question_catalog(venv: Path, workdir: Path) -> None:
     done = alertbot(venv, workdir, "ask", "provisioning failures last 24h")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_manifest_uses_the_shipped_template_and_icons(venv: Path, workdir: Path) -> None:
+def check_manifest_uses_the_shipped_template_and_icons(venv: Path, workdir: Path) -> None:
     done = alertbot(venv, workdir, "manifest", "--out", "app.zip", microsoft_app_id=APP_ID)
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(workdir / "app.zip") as package:
@@ -120,7 +112,7 @@ def test_manifest_uses_the_shipped_template_and_icons(venv: Path, workdir: Path)
         assert APP_ID in package.read("manifest.json").decode()
 
 
-def test_serve_answers_healthz_and_stops_on_sigterm(venv: Path, workdir: Path) -> None:
+def check_serve_answers_healthz_and_stops_on_sigterm(venv: Path, workdir: Path) -> None:
     port = free_port()
     server = subprocess.Popen(
         [str(venv / "bin" / "alertbot"), "serve"],
@@ -145,3 +137,20 @@ def test_serve_answers_healthz_and_stops_on_sigterm(venv: Path, workdir: Path) -
         code = server.wait(timeout=60)
     assert code == 0
     assert time.monotonic() - started < 30
+
+
+def test_the_installed_wheel_runs_every_command(tmp_path: Path) -> None:
+    """One test, so that the wheel is built and installed once (not once per xdist worker)."""
+    venv = build_and_install(tmp_path / "install")
+    for check in (
+        check_the_package_is_the_installed_one_with_its_data,
+        check_rules_validate_uses_the_shipped_catalog,
+        check_query_runs_on_the_demo_workspace,
+        check_ask_uses_the_shipped_question_catalog,
+        check_manifest_uses_the_shipped_template_and_icons,
+        check_serve_answers_healthz_and_stops_on_sigterm,
+    ):
+        workdir = tmp_path / check.__name__  # an empty directory far from the checkout
+        workdir.mkdir()
+        assert ROOT not in workdir.parents
+        check(venv, workdir)
