@@ -6,6 +6,8 @@ sends them; an outdated card still acts when the action makes sense.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot import messages
 from bot.cards.views import AlertCardView
 from bot.models import AlertEventKind, AlertStatus
@@ -63,10 +65,14 @@ async def test_snooze_with_a_duration_that_is_no_duration(chat: ChatHarness) -> 
 
     reply = await chat.press(card, "alert.snooze", duration="forever")
     too_long = await chat.press(card, "alert.snooze", duration="90d")
+    overflowing = await chat.press(card, "alert.snooze", duration="99999999999d")
 
     assert reply.text == messages.bad_duration("forever")
     assert too_long.text is not None
     assert "out of range" in too_long.text
+    assert overflowing.text == messages.duration_out_of_range(
+        "99999999999d", timedelta(minutes=1), timedelta(days=30)
+    )
     alert = await chat.store.get_alert(card_of(card).alert_id)
     assert alert is not None
     assert alert.status is AlertStatus.FIRING
