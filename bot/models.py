@@ -156,6 +156,7 @@ class AlertEventKind(StrEnum):
     RESOLVED = "resolved"
     SNOOZE_EXPIRED = "snooze_expired"
     EVALUATION_ERROR = "evaluation_error"
+    EVALUATION_RECOVERED = "evaluation_recovered"
 
 
 class AlertEvent(_Model):
