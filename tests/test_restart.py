@@ -53,7 +53,9 @@ RULES = 13
 SLOW_TO_FIRE = "provisioning-job-silent"
 #: Provisioning rules of severity 1 or more severe that fire at DEMO_NOW.
 CRITICAL_PROVISIONING = {"provisioning-job-failure-spike", "provisioning-disable-delete-spike"}
-OPS, PROV_CRITICAL, QUIET = (f"19:{name}@thread.tacv2" for name in ("ops", "prov-critical", "quiet"))
+OPS, PROV_CRITICAL, QUIET = (
+    f"19:{name}@thread.tacv2" for name in ("ops", "prov-critical", "quiet")
+)
 #: Posts answered before one is held.
 ANSWERED_BEFORE_THE_HOLD = 3
 #: The outbox lease: the held item is claimed again once it expires. The Teams notifier's
@@ -385,8 +387,10 @@ def test_the_restart_test_catches_a_deliberate_bug(
 
 
 def _status(bot: Bot, key: Key) -> str | None:
+    conversation_id, alert_id = key
     rows = bot.query(
-        "SELECT status FROM outbox WHERE conversation_id = '%s' AND alert_id = %d" % key
+        f"SELECT status FROM outbox WHERE conversation_id = '{conversation_id}' "
+        f"AND alert_id = {alert_id:d}"
     )
     return str(rows[0][0]) if rows else None
 

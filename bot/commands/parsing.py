@@ -142,8 +142,8 @@ class DurationKind:
         for count in range(min(len(rest), _MAX_DURATION_WORDS), 0, -1):
             duration = human_duration(" ".join(w.key for w in rest[:count]))
             if duration is not None:
-                shown = " ".join(word.raw for word in rest[:count])
-                return self.check(duration, shown), skip + count
+                typed = " ".join(word.raw for word in rest[:count])
+                return self.check(duration, typed), skip + count
         # `3 months`: quote the amount with its unit.
         shown = rest[:2] if len(rest) > 1 and rest[0].key.replace(".", "").isdigit() else rest[:1]
         raise ArgError(messages.bad_duration(" ".join(word.raw for word in shown)))

@@ -69,6 +69,7 @@ NAMING_CONVENTION = {
 #: JSON everywhere, JSONB (binary, indexable) in PostgreSQL.
 JSON_TYPE: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
 
+
 def chat_text(sqlite_length: int) -> TypeEngine[str]:
     """Text of any length, for what chat platforms send (SQLite: as first declared)."""
     return Text().with_variant(String(sqlite_length), "sqlite")

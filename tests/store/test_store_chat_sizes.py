@@ -28,9 +28,7 @@ USER = "29:" + "u" * (MAX_ID_BYTES - 3)
 
 async def test_long_conversation_ids_are_stored_everywhere(store: SqlStore) -> None:
     await store.upsert_conversation(conversation(CONVERSATION))
-    await store.subscribe(
-        subscription(CONVERSATION, "all").model_copy(update={"created_by": USER})
-    )
+    await store.subscribe(subscription(CONVERSATION, "all").model_copy(update={"created_by": USER}))
     fired = await store.save_alert(alert(await store.next_alert_id()))
     (queued,) = await store.enqueue([delivery(event(subject=fired), CONVERSATION)])
     assert await store.mark_sent(queued.id or 0, message_id="1:" + "m" * (MAX_ID_BYTES - 2))

@@ -88,7 +88,7 @@ async def _read_activity(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise _RequestError(415, "expected application/json")
     data = _parse(await _read_body(request))
-    if not _looks_like_activity(data):
+    if not isinstance(data, dict) or not _looks_like_activity(data):
         raise _RequestError(400, "not an activity")
     if not _ids_fit(data):
         raise _RequestError(400, "id too long")
