@@ -143,6 +143,9 @@ class RuleHealth(_Model):
     last_evaluated_at: datetime | None = None
     last_success_at: datetime | None = None
     last_error: str | None = None
+    #: What kind of failure `last_error` is (`ThrottledError`, `binding`, ...): a rule
+    #: is reported again when the kind changes, not when only the message does.
+    last_error_kind: str | None = None
     consecutive_errors: int = 0
 
 
@@ -153,6 +156,7 @@ class AlertEventKind(StrEnum):
     RESOLVED = "resolved"
     SNOOZE_EXPIRED = "snooze_expired"
     EVALUATION_ERROR = "evaluation_error"
+    EVALUATION_RECOVERED = "evaluation_recovered"
 
 
 class AlertEvent(_Model):

@@ -118,6 +118,28 @@ def significant_tokens(kql: str) -> list[tuple[str, Any]]:
     ]
 
 
+#: Brackets nested deeper than this are no alert query; the recursive KQL parser would
+#: take seconds over them and then overflow the stack.
+MAX_NESTING: Final = 32
+_OPENING: Final = frozenset({"OPENPAREN", "OPENBRACKET", "OPENBRACE"})
+_CLOSING: Final = frozenset({"CLOSEPAREN", "CLOSEBRACKET", "CLOSEBRACE"})
+
+
+def too_deep(kql: str) -> tuple[int, int] | None:
+    """(line, column) (1-based) of the first bracket nested deeper than MAX_NESTING, if any.
+
+    Read from the lexer's tokens (linear time), to be checked before the query is parsed."""
+    depth = 0
+    for kind, token in significant_tokens(kql):
+        if kind in _OPENING:
+            depth += 1
+            if depth > MAX_NESTING:
+                return token.line, token.column + 1
+        elif kind in _CLOSING:
+            depth = max(depth - 1, 0)
+    return None
+
+
 def declaration_span(query: str) -> tuple[int, int] | None:
     """[start, end) character offsets of a `declare query_parameters(...);` statement."""
     tokens = significant_tokens(query)

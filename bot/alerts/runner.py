@@ -49,12 +49,13 @@ async def run_query(
         bound = bind(rule.query, rule.parameters)
         result = await workspace.query(bound.text, timespan=(at - rule.window, at))
     except BindingError as error:
-        return QueryFailure(f"parameter binding failed: {error}")
+        return QueryFailure(f"parameter binding failed: {error}", kind="binding")
     except WorkspaceError as error:
-        return QueryFailure(str(error), retryable=error.retryable)
+        return QueryFailure(str(error), retryable=error.retryable, kind=type(error).__name__)
     if result.partial_error:
         # Deciding on part of the data could resolve or open alerts wrongly.
-        return QueryFailure(f"partial result: {result.partial_error}", retryable=True)
+        message = f"partial result: {result.partial_error}"
+        return QueryFailure(message, retryable=True, kind="partial")
     return result
 
 

@@ -36,8 +36,10 @@ class ActionData(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    alert_id: int | None = Field(default=None, alias="alertId")
-    version: int | None = None
+    # Bounded like the ids people type (9 digits) and the 32-bit columns: anything
+    # larger is no card of ours, refused as unreadable rather than sent to the store.
+    alert_id: int | None = Field(default=None, alias="alertId", ge=1, le=999_999_999)
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
     duration: str | None = None
     rule_id: str | None = Field(default=None, alias="ruleId")
 

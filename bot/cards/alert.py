@@ -209,12 +209,14 @@ _REPLY_STYLES: Final[Mapping[AlertEventKind, ContainerStyle]] = {
     AlertEventKind.RESOLVED: "good",
     AlertEventKind.SNOOZE_EXPIRED: "warning",
     AlertEventKind.EVALUATION_ERROR: "warning",
+    AlertEventKind.EVALUATION_RECOVERED: "good",
 }
 _REPLY_KINDS: Final = {
     AlertEventKind.RENOTIFY: "renotify",
     AlertEventKind.RESOLVED: "resolved",
     AlertEventKind.SNOOZE_EXPIRED: "snooze_expired",
     AlertEventKind.EVALUATION_ERROR: "evaluation_error",
+    AlertEventKind.EVALUATION_RECOVERED: "evaluation_recovered",
 }
 
 #: What to check when a rule's query failed.

@@ -185,11 +185,14 @@ class ReplyView(CardView):
 
     template: ClassVar[str] = "alert-reply.json"
 
-    kind: Literal["renotify", "resolved", "snooze_expired", "evaluation_error"]
+    kind: Literal[
+        "renotify", "resolved", "snooze_expired", "evaluation_error", "evaluation_recovered"
+    ]
     renotify: bool = False
     resolved: bool = False
     snooze_expired: bool = False
     evaluation_error: bool = False
+    evaluation_recovered: bool = False
     style: ContainerStyle
     alert_id: int | None
     title: str

@@ -160,6 +160,8 @@ def event(kind: AlertEventKind, **overrides: Any) -> AlertEvent:
     if kind is AlertEventKind.EVALUATION_ERROR:
         fields |= {"alert": None, "detail": "BadArgumentError: 'where' operator: Failed to "
                    "resolve column or scalar expression named 'JobIdd'"}  # fmt: skip
+    if kind is AlertEventKind.EVALUATION_RECOVERED:
+        fields |= {"alert": None, "detail": "evaluated again after 3 failed evaluations"}
     fields.update(overrides)
     return AlertEvent.model_validate(fields)
 
@@ -204,6 +206,7 @@ def sample_views() -> dict[str, CardView]:
         AlertEventKind.RESOLVED,
         AlertEventKind.SNOOZE_EXPIRED,
         AlertEventKind.EVALUATION_ERROR,
+        AlertEventKind.EVALUATION_RECOVERED,
     ):
         views[f"reply-{kind.value}"] = reply_view(event(kind), rule, now=NOW, failures=3)
     alerts = [alert(s, id=40 + i) for i, s in enumerate(AlertStatus)]

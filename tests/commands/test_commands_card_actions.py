@@ -6,6 +6,10 @@ sends them; an outdated card still acts when the action makes sense.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+
 from bot import messages
 from bot.cards.views import AlertCardView
 from bot.models import AlertEventKind, AlertStatus
@@ -63,10 +67,14 @@ async def test_snooze_with_a_duration_that_is_no_duration(chat: ChatHarness) -> 
 
     reply = await chat.press(card, "alert.snooze", duration="forever")
     too_long = await chat.press(card, "alert.snooze", duration="90d")
+    overflowing = await chat.press(card, "alert.snooze", duration="99999999999d")
 
     assert reply.text == messages.bad_duration("forever")
     assert too_long.text is not None
     assert "out of range" in too_long.text
+    assert overflowing.text == messages.duration_out_of_range(
+        "99999999999d", timedelta(minutes=1), timedelta(days=30)
+    )
     alert = await chat.store.get_alert(card_of(card).alert_id)
     assert alert is not None
     assert alert.status is AlertStatus.FIRING
@@ -143,3 +151,16 @@ async def test_buttons_that_send_nonsense(chat: ChatHarness) -> None:
     assert gone.text == messages.alert_not_found(77)
     assert no_rule.text == messages.rule_not_found("nope")
     assert [unknown.view, unreadable.view, no_alert.view, gone.view, no_rule.view] == [None] * 5
+
+
+@pytest.mark.parametrize("alert_id", [2**31, 10**9, 0, -1, 2**63])
+async def test_an_alert_id_no_card_of_ours_sends_is_refused_politely(
+    chat: ChatHarness, alert_id: int
+) -> None:
+    # A 32-bit column overflows from 2**31 (PostgreSQL: an error, once a 500); ids people
+    # type have at most 9 digits, and a card sends only ids the bot handed out.
+    for verb in ("alert.ack", "alert.snooze", "alert.resolve"):
+        data = {"alertId": alert_id, "version": 0, "duration": "1h"}
+        reply = await chat.router.handle_card_action(chat.caller, verb, data)
+        assert reply.text == messages.bad_button()
+    assert await chat.store.list_audit() == []

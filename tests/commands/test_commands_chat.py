@@ -106,6 +106,7 @@ async def test_free_text_goes_to_the_fallback_first(tmp_path: Path) -> None:
     [
         ("ack", "ack <id> [note]", "Something is missing: the id."),
         ("snooze 4 forever", "snooze <id> <duration>", "`forever` is not a duration"),
+        ("snooze 1 99999999999d", "snooze <id> <duration>", "`99999999999d` is out of range"),
         ("unsnooze x", "unsnooze <id>", "`x` is not an alert number"),
         ("resolve", "resolve <id> [note]", "Something is missing: the id."),
         ("subscribe nowhere", "subscribe <category|rule id|all> [min severity]", "`nowhere`"),

@@ -227,6 +227,20 @@ async def test_a_rule_error_goes_under_the_newest_open_card_of_the_rule(harness:
     assert result.outcome == "sent"
 
 
+async def test_a_rule_that_recovered_says_so_under_the_newest_open_card(
+    harness: Harness,
+) -> None:
+    posted = (await harness.deliver(AlertEventKind.FIRED, await harness.save())).message_id
+    recovered = await harness.event(
+        AlertEventKind.EVALUATION_RECOVERED, detail="evaluated again after 3 failed evaluations"
+    )
+    result = await harness.notifier.deliver(await harness.queue(recovered))
+    reply = harness.fake.calls[-1]
+    assert (reply.kind, reply.conversation_id) == ("send", f"{CHANNEL};messageid={posted}")
+    assert "its alerts are up to date." in texts(reply.card)
+    assert result.outcome == "sent"
+
+
 async def test_a_rule_error_without_a_card_is_a_new_post(harness: Harness) -> None:
     error = await harness.event(AlertEventKind.EVALUATION_ERROR, detail="Failed")
     result = await harness.notifier.deliver(await harness.queue(error))
