@@ -34,10 +34,10 @@ from bot.alerts.scheduler import RuleScheduler
 from bot.ask.catalog import Catalog, load_catalog
 from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
-from bot.cards import ASK_CHOOSE, CardRenderer, LogAnalyticsTarget
 from bot.channels.presenter import AlertPresenter
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
+from bot.channels.teams.cards import CardRenderer
 from bot.commands.access import AccessPolicy, GraphGroupMembership, allowed_tenants
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
@@ -52,6 +52,7 @@ from bot.notify import (
 from bot.settings import Settings, bot_identity_problems
 from bot.store import Store
 from bot.store.sql import open_store
+from bot.views import ASK_CHOOSE, LogAnalyticsTarget
 from bot.web import (
     CLOCK,
     DISPATCHER,

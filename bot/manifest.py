@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from bot.cards.binder import bind
-from bot.cards.views import CommandHelp
+from bot.channels.teams.cards.binder import bind
 from bot.errors import ConfigError
 from bot.settings import ENV_PREFIX, Settings
+from bot.views.model import CommandHelp
 
 MANIFEST_DIR: Final = Path(__file__).resolve().parent.parent / "manifest"
 TEMPLATE: Final = "manifest.template.json"

@@ -14,10 +14,10 @@ from datetime import datetime
 from bot.alerts.binding import BindingError, bind
 from bot.alerts.reload import RuleBook
 from bot.alerts.rule_model import Rule
-from bot.cards import LogAnalyticsTarget, alert_card_view, reply_view
-from bot.cards.views import AlertCardView, ReplyView
 from bot.models import AlertEvent, AlertEventKind, AlertInstance
 from bot.store.base import AlertOperations
+from bot.views import LogAnalyticsTarget, alert_card_view, reply_view
+from bot.views.model import AlertCardView, ReplyView
 
 
 class AlertPresenter:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from bot.cards.views import CardView
 from bot.models import ChannelKind
+from bot.views.model import CardView
 
 ConversationKind = Literal["personal", "groupChat", "channel"]
 

@@ -25,10 +25,6 @@ from pydantic import ValidationError
 
 from bot import messages
 from bot.alerts.pipeline import AlertPipeline
-from bot.cards import help_view
-from bot.cards.actions import ActionData
-from bot.cards.portal import LogAnalyticsTarget
-from bot.cards.text import one_line
 from bot.commands.access import AccessPolicy
 from bot.commands.base import Caller, Reply
 from bot.commands.context import CommandContext, RuleSource, Services
@@ -39,6 +35,10 @@ from bot.commands.registry import Empty, Invalid, Invocation, Parsed, Registry, 
 from bot.errors import WorkspaceError
 from bot.models import STANDARD_CATEGORIES, Clock
 from bot.store import Store, StoreError
+from bot.views import help_view
+from bot.views.actions import ActionData
+from bot.views.portal import LogAnalyticsTarget
+from bot.views.text import one_line
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,13 @@ from bot import messages
 from bot.ask.catalog import Catalog
 from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
-from bot.cards import CardRenderer, LogAnalyticsTarget
-from bot.cards.answer import AnswerView
-from bot.cards.choices import ASK_CHOOSE, ChoicesView
-from bot.cards.views import HelpCardView
+from bot.channels.teams.cards import CardRenderer
 from bot.commands.base import Caller, Reply
 from bot.errors import ThrottledError
+from bot.views import LogAnalyticsTarget
+from bot.views.answer import AnswerView
+from bot.views.choices import ASK_CHOOSE, ChoicesView
+from bot.views.model import HelpCardView
 from bot.workspace.base import QueryResult, TimeSpan
 from bot.workspace.local import LocalWorkspace
 from tests.ask.conftest import NOW

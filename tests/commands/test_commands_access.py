@@ -18,7 +18,6 @@ from aiohttp import web
 from azure.core.credentials import AccessToken
 
 from bot import messages
-from bot.cards.views import AlertCardView
 from bot.commands.access import (
     AccessPolicy,
     GraphGroupMembership,
@@ -29,6 +28,7 @@ from bot.commands.access import (
 from bot.errors import ConfigError
 from bot.models import AlertStatus
 from bot.settings import Settings, load_settings
+from bot.views.model import AlertCardView
 from tests.support.chat import (
     ADMIN,
     CHANNEL,
@@ -111,7 +111,7 @@ async def test_a_refused_button_leaves_the_card_as_it_is(
 
     assert reply.text == messages.refused("ack")
     assert isinstance(reply.view, AlertCardView)
-    assert reply.view.status.firing
+    assert reply.view.status.state == "firing"
     assert "alert.ack" in reply.verbs
     entry = (await chat.audit())[-1]
     assert (entry.action, entry.actor, entry.detail) == (

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.cards import CardRenderer
 from bot.channels.presenter import AlertPresenter
 from bot.channels.teams.activity_handler import TeamsBot, TenantGate
 from bot.channels.teams.adapter import AppType, BotIdentity, build_adapter
+from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.connector import Connector
 from bot.channels.teams.http import TEAMS_ENDPOINT, TeamsEndpoint, add_routes
 from bot.channels.teams.notifier import TIME_BUDGET, NotifierStore, TeamsNotifier

@@ -30,9 +30,9 @@ from botbuilder.schema import Activity, ActivityTypes
 from msrest.exceptions import ClientException
 
 from bot import messages
-from bot.cards import Card, CardRenderer
 from bot.channels.teams import conversations
 from bot.channels.teams.adapter import tune_client
+from bot.channels.teams.cards import Card, CardRenderer
 from bot.channels.teams.pacing import Pacer
 from bot.channels.teams.payloads import (
     ShownCards,

@@ -29,9 +29,8 @@ from collections.abc import Callable
 from time import monotonic
 from typing import Final, Protocol
 
-from bot.cards import Card, CardRenderer
-from bot.cards.views import CardView
 from bot.channels.presenter import AlertPresenter
+from bot.channels.teams.cards import Card, CardRenderer
 from bot.channels.teams.connector import Connector, ConnectorError
 from bot.channels.teams.conversations import message_activity
 from bot.channels.teams.pacing import Pacer
@@ -46,6 +45,7 @@ from bot.models import (
 )
 from bot.notify import DeliveryResult, describe_event
 from bot.store.base import AlertOperations, ConversationOperations, OutboxOperations
+from bot.views.model import CardView
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from botbuilder.core import InvokeResponse
 from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment
 from msrest.serialization import Model
 
-from bot.cards import Card
+from bot.channels.teams.cards import Card
 
 ADAPTIVE_CARD: Final = "application/vnd.microsoft.card.adaptive"
 MESSAGE: Final = "application/vnd.microsoft.activity.message"

@@ -7,8 +7,6 @@ from typing import Final
 
 from bot.alerts.binding import BindingError, bind
 from bot.alerts.rule_model import Rule
-from bot.cards import alert_card_view
-from bot.cards.views import AlertCardView
 from bot.commands.context import CommandContext
 from bot.commands.parsing import (
     AlertIdKind,
@@ -20,6 +18,8 @@ from bot.commands.parsing import (
     TextKind,
 )
 from bot.models import AlertInstance
+from bot.views import alert_card_view
+from bot.views.model import AlertCardView
 
 ALERT_ID: Final = AlertIdKind()
 #: A snooze: from a minute to 30 days.

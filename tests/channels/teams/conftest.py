@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.cards import CardRenderer
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel, add_routes
+from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.pacing import Pacer
 from bot.commands.base import Caller, Reply
 from bot.store.sql import SqlStore, open_store

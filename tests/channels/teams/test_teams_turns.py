@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cards import CardRenderer, alert_card_view
+from bot.channels.teams.cards import CardRenderer
 from bot.commands.base import Reply
 from bot.models import ChannelKind, Subscription
 from bot.store.sql import SqlStore
+from bot.views import alert_card_view
 from tests.cards.samples import NOW, alert, job_rule
 from tests.channels.teams.conftest import (
     BOT_ID,
