@@ -6,7 +6,8 @@ the store, the workspace, the outbox dispatcher with the alert pipeline, the cha
 (the command router behind Teams' POST /api/messages), and the scheduler with the rule
 reloader; on shutdown it closes them in reverse, so evaluations in progress finish before
 deliveries stop and the store closes last. The notifier is chosen by settings.notifier:
-Teams (default), the log, or a file.
+the chat channels (default: each outbox item goes to its channel's notifier), the log,
+or a file.
 
 `open_workspace` builds the configured workspace (embedded demo or Azure), for the CLI too.
 `bot_clock` is the bot's "now": the wall clock, or, in the demo with ALERTBOT_DEMO_NOW
@@ -41,13 +42,14 @@ from bot.channels.teams.cards import CardRenderer
 from bot.commands.access import AccessPolicy, GraphGroupMembership, allowed_tenants
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
-from bot.models import Clock, RuleHealth
+from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notify import (
     FileNotifier,
     LogNotifier,
     Notifier,
     OutboxDispatcher,
     RetryPolicy,
+    RoutingNotifier,
 )
 from bot.settings import Settings, bot_identity_problems
 from bot.store import Store
@@ -190,9 +192,12 @@ def build_notifier(
     )
     # Each delivery ends well within the dispatcher's limit per delivery (lease / batch).
     budget = min(TEAMS_DELIVERY_BUDGET, settings.outbox_lease_seconds / DISPATCH_BATCH * 0.8)
-    return teams.notifier(
-        store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
-    )
+    notifiers: dict[ChannelKind, Notifier] = {
+        ChannelKind.TEAMS: teams.notifier(
+            store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
+        ),
+    }
+    return RoutingNotifier(notifiers)
 
 
 def create_app(

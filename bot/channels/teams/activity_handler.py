@@ -30,12 +30,12 @@ from botbuilder.schema import Activity, ActivityTypes
 from msrest.exceptions import ClientException
 
 from bot import messages
+from bot.channels.pacing import Pacer
+from bot.channels.shown import ShownMessages
 from bot.channels.teams import conversations
 from bot.channels.teams.adapter import tune_client
 from bot.channels.teams.cards import Card, CardRenderer
-from bot.channels.teams.pacing import Pacer
 from bot.channels.teams.payloads import (
-    ShownCards,
     card_answer,
     card_attachment,
     error_answer,
@@ -84,7 +84,7 @@ class TeamsBot:
         store: ConversationOperations,
         renderer: CardRenderer,
         tenants: TenantGate,
-        shown: ShownCards,
+        shown: ShownMessages,
         pacer: Pacer,
         clock: Callable[[], datetime],
     ) -> None:
