@@ -39,7 +39,7 @@ from bot.channels.presenter import AlertPresenter
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
 from bot.channels.teams.cards import CardRenderer
-from bot.commands.access import AccessPolicy, GraphGroupMembership, allowed_tenants
+from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
 from bot.models import ChannelKind, Clock, RuleHealth
@@ -291,11 +291,12 @@ async def _chat_ctx(
         log_analytics=log_analytics_target(settings),
     )
     async with _group_membership(settings) as membership:
+        access = AccessPolicy.from_settings(settings, membership=membership)
         router = CommandRouter(
             store=app[STORE],
             pipeline=app[PIPELINE],
             rules=app[RULES],
-            access=AccessPolicy.from_settings(settings, membership=membership),
+            access=access,
             clock=app[CLOCK],
             log_analytics=log_analytics_target(settings),
             fallback=answers.answer,
@@ -305,7 +306,7 @@ async def _chat_ctx(
             router=router,
             store=app[STORE],
             renderer=renderer,
-            allowed_tenants=allowed_tenants(settings),
+            gate=EdgeGate(access),
             clock=app[CLOCK],
         )
         yield

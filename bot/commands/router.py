@@ -121,7 +121,7 @@ class CommandRouter:
             alert_id=parsed.alert_id if parsed else None,
         )
         refusal = await self._gates(request)
-        if refusal is not None and not self._access.tenant_allowed(caller):
+        if refusal is not None and not self._access.org_allowed(caller.principal):
             return refusal  # nothing of ours for other tenants, not even the card
         if refusal is not None:
             return await self._with_current_card(ctx, refusal, request.alert_id)
@@ -137,10 +137,10 @@ class CommandRouter:
     async def _gates(self, request: _Request) -> Reply | None:
         """The first refusal, or None when the request may go on."""
         caller = request.ctx.caller
-        if not self._access.tenant_allowed(caller):
-            await self._refused(request, f"refused: tenant {caller.tenant_id} is not allowed")
+        if not self._access.org_allowed(caller.principal):
+            await self._refused(request, f"refused: tenant {caller.org_id} is not allowed")
             return Reply(text=messages.other_tenant())
-        if request.admin_only and not await self._access.is_admin(caller):
+        if request.admin_only and not await self._access.is_admin(caller.principal):
             await self._refused(request, "refused: not an alert admin")
             return Reply(text=messages.refused(request.action))
         return None

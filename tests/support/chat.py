@@ -29,7 +29,7 @@ from bot.alerts.rule_model import Rule
 from bot.alerts.rules import load_rules
 from bot.channels.teams.cards import Card, CardRenderer
 from bot.commands.access import AccessPolicy, GroupMembership
-from bot.commands.base import Caller, Reply
+from bot.commands.base import Caller, Principal, Reply
 from bot.commands.parsing import ParseContext
 from bot.commands.router import CommandRouter, Fallback, ReadOnlyAction
 from bot.models import STANDARD_CATEGORIES, AuditEntry, ChannelKind, ConversationRef
@@ -226,14 +226,14 @@ class ChatHarness:
 
 
 def caller_for(person: Person, conversation_id: str = CHANNEL) -> Caller:
-    return Caller(
-        user_id=person.user_id,
-        name=person.name,
-        tenant_id=person.tenant_id,
-        conversation_id=conversation_id,
+    principal = Principal(
         channel=ChannelKind.TEAMS,
-        conversation_kind="channel",
+        user_id=person.user_id,
+        org_id=person.tenant_id,
+        name=person.name,
+        entra_object_id=person.user_id,
     )
+    return Caller(principal=principal, conversation_id=conversation_id, conversation_kind="channel")
 
 
 def _shown(reply: Reply) -> ChatReply:

@@ -24,13 +24,14 @@ from typing import Any
 from bot.channels.delivery import TIME_BUDGET, ChannelNotifier, NotifierStore
 from bot.channels.presenter import AlertPresenter
 from bot.channels.shown import ShownMessages
-from bot.channels.teams.activity_handler import TeamsBot, TenantGate
+from bot.channels.teams.activity_handler import TeamsBot
 from bot.channels.teams.adapter import AppType, BotIdentity, build_adapter
 from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.connector import Connector
 from bot.channels.teams.http import TEAMS_ENDPOINT, TeamsEndpoint, add_routes
 from bot.channels.teams.notifier import CardConnector, TeamsNotifier
 from bot.channels.teams.pacing import Pacer
+from bot.commands.access import EdgeGate
 from bot.commands.base import Router
 from bot.models import ChannelKind
 from bot.store.base import ConversationOperations
@@ -64,14 +65,14 @@ class TeamsChannel:
         router: Router,
         store: ConversationOperations,
         renderer: CardRenderer,
-        allowed_tenants: frozenset[str] | None,
+        gate: EdgeGate,
         clock: Callable[[], datetime],
     ) -> TeamsEndpoint:
         bot = TeamsBot(
             router=router,
             store=store,
             renderer=renderer,
-            tenants=TenantGate(allowed_tenants),
+            gate=gate,
             shown=self.shown,
             pacer=self.pacer,
             clock=clock,
