@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from bot import messages
+from bot.alerts.binding import bound_query
 from bot.alerts.rule_model import Rule, format_duration
 from bot.models import AlertEvent, AlertEventKind, AlertInstance, AlertStatus, Transition
 from bot.views import evidence as evidence_table
@@ -78,6 +79,16 @@ def alert_card_view(
         query_lines=tuple(kql.rstrip().splitlines()),
         buttons=buttons(alert),
         portal_url=_portal_url(alert, rule, kql, log_analytics),
+    )
+
+
+def shown_alert_view(
+    alert: AlertInstance, rule: Rule, *, now: datetime, log_analytics: LogAnalyticsTarget | None
+) -> AlertCardView:
+    """The alert's card as chat shows it (posted, updated, answered): with the KQL as the
+    workspace runs it."""
+    return alert_card_view(
+        alert, rule, now=now, query=bound_query(rule), log_analytics=log_analytics
     )
 
 
