@@ -19,7 +19,7 @@ from typing import Any, Final
 from antlr4 import InputStream, Token
 from duckdb_kql._antlr.KqlLexer import KqlLexer
 
-from bot.alerts.rule_model import Parameter, format_duration
+from bot.alerts.rule_model import Parameter, Rule, format_duration
 
 _ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _LIST_SHAPE: Final = ("DYNAMIC", "OPENPAREN", "OPENBRACKET")
@@ -55,6 +55,14 @@ def bind(query: str, parameters: Mapping[str, Parameter]) -> BoundQuery:
         return BoundQuery(text=body, prefix_lines=0)
     lets = " ".join(let_statement(name, parameters[name]) for name in sorted(parameters))
     return BoundQuery(text=f"{lets}\n{body}", prefix_lines=1)
+
+
+def bound_query(rule: Rule) -> str:
+    """The KQL as the workspace runs it (parameters bound), else the rule's own text."""
+    try:
+        return bind(rule.query, rule.parameters).text
+    except BindingError:
+        return rule.query
 
 
 def let_statement(name: str, parameter: Parameter) -> str:

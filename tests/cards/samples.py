@@ -7,18 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.alerts.rule_model import Rule
-from bot.cards import (
-    CardView,
-    LogAnalyticsTarget,
-    alert_card_view,
-    alert_list_view,
-    help_view,
-    query_result_view,
-    reply_view,
-    rule_detail_view,
-    rule_list_view,
-    subscription_list_view,
-)
 from bot.command_help import COMMANDS
 from bot.models import (
     AlertEvent,
@@ -29,6 +17,18 @@ from bot.models import (
     RuleHealth,
     Subscription,
     Transition,
+)
+from bot.views import (
+    CardView,
+    LogAnalyticsTarget,
+    alert_card_view,
+    alert_list_view,
+    help_view,
+    query_result_view,
+    reply_view,
+    rule_detail_view,
+    rule_list_view,
+    subscription_list_view,
 )
 from bot.workspace.base import Column, QueryResult
 
@@ -267,7 +267,7 @@ def write_samples(directory: str) -> None:
     """Render every sample card into `directory`, one compact JSON file each."""
     from pathlib import Path
 
-    from bot.cards import CardRenderer
+    from bot.channels.teams.cards import CardRenderer
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)

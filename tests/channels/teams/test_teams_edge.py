@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.cards import CardRenderer
 from bot.channels.teams import BotIdentity, TeamsChannel
+from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.http import MAX_BODY, MAX_ID_BYTES
 from bot.store.sql import SqlStore
 from tests.channels.teams.conftest import (

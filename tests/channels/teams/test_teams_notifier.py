@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bot.alerts.reload import RuleBook
-from bot.cards import CardRenderer
 from bot.channels.presenter import AlertPresenter
 from bot.channels.teams import BotIdentity, TeamsChannel, TeamsNotifier
+from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.pacing import Pacer
 from bot.models import (
     AlertEvent,

@@ -1,9 +1,9 @@
-"""What the cards' buttons send back: Action.Execute verbs and their data, typed.
+"""What the buttons send back: verbs and their data, typed.
 
-A button press arrives as an `adaptiveCard/action` invoke whose `value.action` holds
-`verb` and `data`. The inbound side parses `data` with `ActionData.model_validate`
-and dispatches on `Verb`; inputs of the card (the snooze duration) arrive merged into
-`data` by the host.
+Each channel turns a press into the button's `verb` and `data` (Teams: an
+`adaptiveCard/action` invoke; Slack: a block action), with the chosen option (the snooze
+duration) merged into `data`. The router parses `data` with `ActionData.model_validate`
+and dispatches on `Verb`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SNOOZE_DURATIONS: Final = ("1h", "4h", "24h", "7d")
 
 
 class ActionData(BaseModel):
-    """`data` of an Action.Execute from one of our cards.
+    """`data` of a button press on one of our messages.
 
     Alert buttons send `alertId` and the `version` of the alert the card showed (so
     a press on an outdated card can be recognised); the snooze button adds
