@@ -200,7 +200,9 @@ def _execute(
     DuckDB relations are lazy, so some errors (a failed cast) only surface on fetch.
     """
     try:
-        relation = duckdb_kql.kql(cursor, adapted.kql, allow_write=False, query_now=query_now)
+        relation = adapted.finish(
+            duckdb_kql.kql(cursor, adapted.kql, allow_write=False, query_now=query_now)
+        )
         described = list(zip(relation.columns, relation.types, strict=True))
         return described, relation.limit(limit).fetchall()
     except duckdb_kql.KqlSyntaxError:
