@@ -32,7 +32,6 @@ so results can carry the visualization, as the Log Analytics API does with
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -55,6 +54,7 @@ _OPTION_NAMES: Final = frozenset({"kind", "flags"})
 _ALIAS_SUFFIX: Final = "__casealias"
 #: Operators after a `project-reorder` that keep its order when it is applied last:
 #: they only filter, sort, add columns at the end or drop columns.
+_PATTERN_TOKENS: Final = frozenset({KqlLexer.IDENTIFIER, KqlLexer.ASTERISK})
 _ORDER_KEEPING: Final = frozenset(
     {
         KqlLexer.WHERE,
@@ -156,11 +156,22 @@ def _deferred_reorder(tokens: list[_Token]) -> tuple[list[_Token], tuple[str, ..
 
 def _reorder_patterns(tokens: list[_Token]) -> tuple[str, ...] | None:
     """`a, b*` as ("a", "b*"); None for orders (asc, desc, granny-*) we do not apply."""
-    text = "".join(token.text for token in tokens if not token.hidden)
-    patterns = tuple(part.strip() for part in text.split(","))
-    if not patterns or not all(re.fullmatch(r"[A-Za-z_*][A-Za-z0-9_*]*", p) for p in patterns):
-        return None
-    return patterns
+    patterns: list[str] = []
+    for first, end in _comma_groups(tokens):
+        words = [t for t in tokens[first:end] if not t.hidden]
+        kinds = [t.type for t in words]
+        names_adjacent = any(
+            a == b == KqlLexer.IDENTIFIER for a, b in zip(kinds, kinds[1:], strict=False)
+        )
+        if not words or names_adjacent or not set(kinds) <= _PATTERN_TOKENS:
+            return None
+        patterns.append("".join(t.text for t in words))
+    return tuple(patterns) or None
+
+
+def _comma_groups(tokens: list[_Token]) -> list[tuple[int, int]]:
+    commas = [i for i, t in enumerate(tokens) if t.type == KqlLexer.COMMA]
+    return list(zip([0, *(c + 1 for c in commas)], [*commas, len(tokens)], strict=True))
 
 
 def _last_statement(tokens: list[_Token]) -> int:
