@@ -32,6 +32,7 @@ so results can carry the visualization, as the Log Analytics API does with
 from __future__ import annotations
 
 import fnmatch
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -160,9 +161,7 @@ def _reorder_patterns(tokens: list[_Token]) -> tuple[str, ...] | None:
     for first, end in _comma_groups(tokens):
         words = [t for t in tokens[first:end] if not t.hidden]
         kinds = [t.type for t in words]
-        names_adjacent = any(
-            a == b == KqlLexer.IDENTIFIER for a, b in zip(kinds, kinds[1:], strict=False)
-        )
+        names_adjacent = any(a == b == KqlLexer.IDENTIFIER for a, b in itertools.pairwise(kinds))
         if not words or names_adjacent or not set(kinds) <= _PATTERN_TOKENS:
             return None
         patterns.append("".join(t.text for t in words))

@@ -79,7 +79,8 @@ PAIRS = {
 | summarize makeset(tostring(Domain[0])), makelist(Id, 3) by OperationName""",
         """AuditLogs
 | extend Actor = tostring(parse_json(tostring(InitiatedBy)).user.userPrincipalName)
-| extend Domain = array_slice(split(Actor, "@"), 1, 1), Nothing = array_slice(split(Actor, "@"), 5, 5)
+| extend Domain = array_slice(split(Actor, "@"), 1, 1),
+         Nothing = array_slice(split(Actor, "@"), 5, 5)
 | summarize make_set(tostring(Domain[0])), make_list(Id, 3) by OperationName""",
     ),
     "extractjson": (
@@ -181,7 +182,7 @@ async def test_mv_apply_that_is_not_row_wise_is_left_as_written(
     workspace: LocalWorkspace, kql: str
 ) -> None:
     assert "mv-apply" in adapt(kql).kql
-    with pytest.raises(UnsupportedQueryError, match="mv-apply|Mvapply"):
+    with pytest.raises(UnsupportedQueryError, match=r"mv-apply|Mvapply"):
         await workspace.query(kql, timespan=None)
 
 
