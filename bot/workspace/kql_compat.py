@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 import duckdb
 from duckdb_kql._antlr.KqlLexer import KqlLexer
+from duckdb_kql.errors import KqlUnsupportedError
 from duckdb_kql.translate import functions as kql_functions
 
 from bot.workspace import kql_aggregates
@@ -53,6 +55,13 @@ _DYNAMIC_FROM_TEXT: Final = (
 )
 _OPTION_NAMES: Final = frozenset({"kind", "flags"})
 _ALIAS_SUFFIX: Final = "__casealias"
+_CONSTRUCT_KINDS: Final = {
+    "function": "function",
+    "aggregate": "aggregation",
+    "let function": "function",
+    "expression": "expression",
+    "source": "source",
+}
 #: Operators after a `project-reorder` that keep its order when it is applied last:
 #: they only filter, sort, add columns at the end or drop columns.
 _PATTERN_TOKENS: Final = frozenset({KqlLexer.IDENTIFIER, KqlLexer.ASTERISK})
@@ -125,6 +134,38 @@ def adapt(kql: str, *, columns: Iterable[str] = ()) -> Adapted:
     tokens = _stringify_parse_sources(tokens)
     tokens, aliases = _alias_case_collisions(tokens, frozenset(columns))
     return Adapted("".join(token.text for token in tokens), aliases, reorder)
+
+
+def unsupported_message(
+    adapted: Adapted, error: KqlUnsupportedError, line: int | None, column: int | None
+) -> str:
+    """What the embedded engine cannot run, in the query's own words.
+
+    duckdb-kql names constructs after its parser's classes ('MvapplyOperator') or
+    by kind ('function:extractjson', 'aggregate:make_bag'); its hint quotes the
+    query with the spaces stripped. The admin wrote KQL, so the message quotes the
+    word at the reported position instead, or the name after the kind.
+    """
+    construct, hint = error.construct, error.hint or ""
+    kind, _, name = construct.partition(":")
+    if name and kind in _CONSTRUCT_KINDS:
+        what = f"the {_CONSTRUCT_KINDS[kind]} {name}()" if kind != "source" else name
+    else:
+        what = _word_at(adapted.kql, line, column) or construct
+        what = f"`{what}`"
+    gap = not hint or "in this wave" in hint or "not implemented" in hint
+    why = "; Log Analytics runs it" if gap else f" ({hint})"
+    return adapted.restore(f"the embedded engine cannot run {what}{why}")
+
+
+def _word_at(kql: str, line: int | None, column: int | None) -> str | None:
+    if line is None or column is None:
+        return None
+    lines = kql.splitlines()
+    if not 0 < line <= len(lines):
+        return None
+    match = re.match(r"[\w-]+", lines[line - 1][column - 1 :])
+    return match[0] if match else None
 
 
 def render_of(kql: str) -> dict[str, Any] | None:

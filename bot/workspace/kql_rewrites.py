@@ -21,6 +21,8 @@ is left as written, so the engine names it in its error.
 5. ``extractjson(path, s[, typeof(T)])`` with a literal JSONPath of names and
    indexes is ``tostring(parse_json(s).path)`` (or ``toT(...)``); the old names
    ``parsejson``, ``makeset``, ``makelist`` are their current ones.
+6. A bare ``| serialize`` (valid KQL, refused by duckdb-kql's grammar) is a no-op
+   ``| where true``: it only marks the rows' order for window functions.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def rewrite_all(tokens: list[Token]) -> list[Token]:
         mv_apply_as_mv_expand,
         name_unnamed_mv_expand,
         unparenthesised_union,
+        bare_serialize,
     ):
         rewritten = rewrite(tokens)
         if rewritten != tokens:  # lex again: inserted text may hold several tokens
@@ -228,6 +231,23 @@ def unparenthesised_union(tokens: list[Token]) -> list[Token]:
     if after < len(tokens) and tokens[after].type not in (KqlLexer.BAR, KqlLexer.SEMICOLON):
         return tokens
     return [*tokens[:start], *tokens[start + 1 : closer], *tokens[closer + 1 :]]
+
+
+def bare_serialize(tokens: list[Token]) -> list[Token]:
+    """`| serialize` with no column only marks the rows as ordered, which they already
+    are for duckdb-kql (its grammar refuses the bare form): it becomes `where true`."""
+    result = list(tokens)
+    for position in range(len(result) - 1, -1, -1):
+        if result[position].type != KqlLexer.SERIALIZE:
+            continue
+        following = skip_hidden(result, position + 1)
+        if following >= len(result) or result[following].type in (
+            KqlLexer.BAR,
+            KqlLexer.SEMICOLON,
+            KqlLexer.CLOSEPAREN,
+        ):
+            result[position] = synthetic(KqlLexer.WHERE, "where true")
+    return result
 
 
 def three_argument_split(tokens: list[Token]) -> list[Token]:
