@@ -204,3 +204,46 @@ def test_project_reorder_is_deferred_only_when_the_order_survives(kql: str) -> N
 def test_rewrites_leave_strings_and_comments_alone() -> None:
     kql = 'AuditLogs | where x == "mv-apply a on (where b)" // split(a, b, 1)\n| take 1'
     assert adapt(kql).kql == kql
+
+
+@in_module_loop
+@pytest.mark.parametrize(
+    ("kql", "message"),
+    [
+        (
+            "AuditLogs | evaluate bag_unpack(AdditionalDetails)",
+            "the embedded engine cannot run `evaluate`; Log Analytics runs it",
+        ),
+        (
+            "AuditLogs | extend t = datetime_utc_to_local(TimeGenerated, 'Europe/Paris')",
+            "the embedded engine cannot run the function datetime_utc_to_local(); "
+            "Log Analytics runs it",
+        ),
+    ],
+)
+async def test_an_engine_gap_is_named_in_the_querys_own_words(
+    workspace: LocalWorkspace, kql: str, message: str
+) -> None:
+    with pytest.raises(UnsupportedQueryError) as raised:
+        await workspace.query(kql, timespan=None)
+    assert raised.value.message == message
+
+
+@in_module_loop
+async def test_the_other_entra_tables_exist_with_their_columns(workspace: LocalWorkspace) -> None:
+    result = await workspace.query(
+        """AuditLogs
+| where OperationName == "Add member to group"
+| extend UserId = tostring(TargetResources[0].id)
+| join kind=leftouter (SigninLogs | project UserId, Status, RiskLevelDuringSignIn) on UserId
+| join kind=leftouter (IdentityInfo | project UserId = AccountObjectId, Department) on UserId
+| project TimeGenerated, UserId, Status, Department""",
+        timespan=None,
+    )
+    assert [(c.name, c.type) for c in result.columns] == [
+        ("TimeGenerated", "datetime"),
+        ("UserId", "string"),
+        ("Status", "dynamic"),
+        ("Department", "string"),
+    ]
+    assert result.rows
