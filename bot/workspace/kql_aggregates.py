@@ -1,4 +1,4 @@
-"""Aggregates that published rules use and duckdb-kql 1.1 lacks or maps loosely.
+"""Functions and aggregates that published rules use and duckdb-kql 1.1 lacks or maps loosely.
 
 Installed into duckdb-kql's aggregate registry (`install`, idempotent):
 
@@ -10,6 +10,12 @@ Installed into duckdb-kql's aggregate registry (`install`, idempotent):
   of every bag (non-bag values are skipped, as in Kusto). Where two rows carry the
   same key Kusto keeps an arbitrary one of the values; here the later one (merged
   per JSON merge-patch for nested bags). N is not applied to bags.
+
+Scalar functions:
+
+- ``datetime_utc_to_local(t, tz)`` / ``datetime_local_to_utc(t, tz)``: the IANA time
+  zone conversions, by DuckDB's ICU time zones.
+- ``set_difference(a, b)``: the distinct values of array a that are not in b.
 
 `dcount` stays exact (duckdb-kql's choice, which matches Kusto's estimate at the
 cardinalities of Entra rules); Kusto's dcount is an estimate whose error grows with
@@ -86,7 +92,21 @@ def _specs() -> list[_ByArity]:
     ]
 
 
+_SCALARS: Final = {
+    "datetime_utc_to_local": "((CAST({0} AS TIMESTAMP)) AT TIME ZONE 'UTC') AT TIME ZONE ({1})",
+    "datetime_local_to_utc": "((CAST({0} AS TIMESTAMP)) AT TIME ZONE ({1})) AT TIME ZONE 'UTC'",
+    "set_difference": (
+        "to_json(list_distinct(list_filter(CAST(to_json({0}) AS JSON[]), "
+        "lambda item: NOT list_contains(CAST(to_json({1}) AS JSON[]), item))))"
+    ),
+}
+
+
 def install() -> None:
-    """Register the aggregates above in duckdb-kql (idempotent)."""
+    """Register the functions and aggregates above in duckdb-kql (idempotent)."""
     for spec in _specs():
         kql_functions.AGGREGATE_FUNCTIONS[spec.name] = spec
+    for name, template in _SCALARS.items():
+        kql_functions.SCALAR_FUNCTIONS[name] = kql_functions.FunctionSpec(
+            name, "template", template, (2,), (), "bot.workspace.kql_aggregates"
+        )

@@ -24,7 +24,11 @@ from bot.workspace.local import LocalWorkspace
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
 #: Added to the engine's aggregate registry rather than rewritten in the text.
-REGISTERED = {"make_list_if, make_set_if and make_list's maximum size", "make_bag"}
+REGISTERED = {
+    "make_list_if, make_set_if and make_list's maximum size",
+    "make_bag",
+    "time zones and set_difference",
+}
 
 PAIRS = {
     "row-wise mv-apply": (
@@ -114,6 +118,17 @@ PAIRS = {
         """AuditLogs
 | summarize f = countif(Result == "failure"), s = dcountif(Category, Result == "failure"),
             k = min_of(count(), 2) by OperationName""",
+    ),
+    "time zones and set_difference": (
+        """AuditLogs
+| extend Local = datetime_utc_to_local(TimeGenerated, "Europe/Paris"),
+         Back = datetime_local_to_utc(datetime_utc_to_local(TimeGenerated, "Asia/Tokyo"), "Asia/Tokyo")
+| extend Ops = set_difference(dynamic(["a", "b", "b"]), pack_array(Result, "a"))
+| project Id, Local, Back, Ops = array_sort_asc(Ops)""",
+        """AuditLogs
+| extend Local = TimeGenerated + 2h, Back = TimeGenerated
+| extend Ops = iff(Result == "b", dynamic([]), dynamic(["b"]))
+| project Id, Local, Back, Ops""",
     ),
     "make_bag": (
         """AuditLogs
@@ -215,8 +230,8 @@ def test_rewrites_leave_strings_and_comments_alone() -> None:
             "the embedded engine cannot run `evaluate`; Log Analytics runs it",
         ),
         (
-            "AuditLogs | extend t = datetime_utc_to_local(TimeGenerated, 'Europe/Paris')",
-            "the embedded engine cannot run the function datetime_utc_to_local(); "
+            "AuditLogs | extend g = geo_info_from_ip_address('20.53.203.50')",
+            "the embedded engine cannot run the function geo_info_from_ip_address(); "
             "Log Analytics runs it",
         ),
     ],
