@@ -122,13 +122,14 @@ PAIRS = {
     "time zones and set_difference": (
         """AuditLogs
 | extend Local = datetime_utc_to_local(TimeGenerated, "Europe/Paris"),
-         Back = datetime_local_to_utc(datetime_utc_to_local(TimeGenerated, "Asia/Tokyo"), "Asia/Tokyo")
+         Tokyo = datetime_utc_to_local(TimeGenerated, "Asia/Tokyo")
+| extend Back = datetime_local_to_utc(Tokyo, "Asia/Tokyo")
 | extend Ops = set_difference(dynamic(["a", "b", "b"]), pack_array(Result, "a"))
-| project Id, Local, Back, Ops = array_sort_asc(Ops)""",
+| project Id, Local, Back, Ops = array_sort_asc(Ops), Tokyo""",
         """AuditLogs
 | extend Local = TimeGenerated + 2h, Back = TimeGenerated
 | extend Ops = iff(Result == "b", dynamic([]), dynamic(["b"]))
-| project Id, Local, Back, Ops""",
+| project Id, Local, Back, Ops, Tokyo = TimeGenerated + 9h""",
     ),
     "make_bag": (
         """AuditLogs
