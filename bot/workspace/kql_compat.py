@@ -40,7 +40,7 @@ from typing import Any, Final
 
 import duckdb
 from duckdb_kql._antlr.KqlLexer import KqlLexer
-from duckdb_kql.errors import KqlUnsupportedError
+from duckdb_kql.errors import KqlSchemaError, KqlUnsupportedError
 from duckdb_kql.translate import functions as kql_functions
 
 from bot.workspace import kql_aggregates
@@ -156,6 +156,13 @@ def unsupported_message(
     gap = not hint or "in this wave" in hint or "not implemented" in hint
     why = "; Log Analytics runs it" if gap else f" ({hint})"
     return adapted.restore(f"the embedded engine cannot run {what}{why}")
+
+
+def schema_message(error: KqlSchemaError) -> str:
+    """An unknown table in Kusto's words, without the engine's internal table list."""
+    if (error.hint or "").startswith("unknown table"):
+        return f"Failed to resolve table expression named '{error.name}'"
+    return str(error)
 
 
 def _word_at(kql: str, line: int | None, column: int | None) -> str | None:

@@ -218,6 +218,8 @@ def _execute(
             line=line,
             column=column,
         ) from error
+    except duckdb_kql.KqlSchemaError as error:
+        raise QueryError(adapted.restore(kql_compat.schema_message(error))) from error
     except duckdb_kql.KqlError as error:
         raise QueryError(adapted.restore(str(error))) from error
     except duckdb.Error as error:
