@@ -59,9 +59,10 @@ def self_contained() -> set[str]:
 
 def construct(message: str) -> str:
     """A short label for what stopped a query, from its error message."""
-    unsupported = re.search(r"does not support '(?P<what>[^']+)'", message)
+    message = re.sub(r"^line \d+, column \d+: ", "", message)
+    unsupported = re.search(r"cannot run (?P<what>`[^`]+`|the \w+ \w+\(\))", message)
     if unsupported:
-        return f"unsupported: {unsupported['what']}"
+        return f"engine gap: {unsupported['what']}"
     named = re.search(r"named '(?P<name>[^']+)'", message)
     if named:
         return f"unresolved: {named['name']}"
