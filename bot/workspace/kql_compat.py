@@ -55,12 +55,12 @@ _DYNAMIC_FROM_TEXT: Final = (
 )
 _OPTION_NAMES: Final = frozenset({"kind", "flags"})
 _ALIAS_SUFFIX: Final = "__casealias"
-_CONSTRUCT_KINDS: Final = {
-    "function": "function",
-    "aggregate": "aggregation",
-    "let function": "function",
-    "expression": "expression",
-    "source": "source",
+_CONSTRUCT_KINDS: Final = {"function": "function", "aggregate": "aggregation"}
+#: duckdb-kql's names for constructs that have no single word in the query.
+_CONSTRUCT_WORDS: Final = {
+    "expression:LetFunctionBody": "a `let` function with a tabular body",
+    "source:ExternalDataExpression": "`externaldata`",
+    "source:ParenthesizedExpression": "a parenthesised tabular source",
 }
 #: Operators after a `project-reorder` that keep its order when it is applied last:
 #: they only filter, sort, add columns at the end or drop columns.
@@ -148,11 +148,16 @@ def unsupported_message(
     """
     construct, hint = error.construct, error.hint or ""
     kind, _, name = construct.partition(":")
-    if name and kind in _CONSTRUCT_KINDS:
-        what = f"the {_CONSTRUCT_KINDS[kind]} {name}()" if kind != "source" else name
+    if construct in _CONSTRUCT_WORDS:
+        what = _CONSTRUCT_WORDS[construct]
+    elif kind == "let function":
+        what = f"the tabular `let` function {name}()"
+    elif name and kind in _CONSTRUCT_KINDS:
+        what = f"the {_CONSTRUCT_KINDS[kind]} {name}()"
+    elif " " in construct:  # already a description: "mv-expand of an unnamed ..."
+        what = f"`{construct.split(' ')[0]}` {construct.split(' ', 1)[1]}"
     else:
-        what = _word_at(adapted.kql, line, column) or construct
-        what = f"`{what}`"
+        what = f"`{_word_at(adapted.kql, line, column) or construct}`"
     gap = not hint or "in this wave" in hint or "not implemented" in hint
     why = "; Log Analytics runs it" if gap else f" ({hint})"
     return adapted.restore(f"the embedded engine cannot run {what}{why}")
