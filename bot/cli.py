@@ -301,7 +301,13 @@ def _rules(settings: Settings, args: argparse.Namespace) -> int:
     if args.rules_command == "list":
         return _exit_code(console.list_rules(paths, out=sys.stdout, err=sys.stderr))
     with empty_tables_probe() as probe:
-        outcome = console.validate_rules(paths, probe=probe, out=sys.stdout, err=sys.stderr)
+        outcome = console.validate_rules(
+            paths,
+            probe=probe,
+            engine_gaps_are_errors=settings.workspace == "local",
+            out=sys.stdout,
+            err=sys.stderr,
+        )
     return _exit_code(outcome)
 
 

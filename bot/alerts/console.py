@@ -38,14 +38,20 @@ class Outcome(Enum):
 
 
 def validate_rules(
-    paths: Sequence[Path], *, probe: OutputProbe | None, out: TextIO, err: TextIO
+    paths: Sequence[Path],
+    *,
+    probe: OutputProbe | None,
+    out: TextIO,
+    err: TextIO,
+    engine_gaps_are_errors: bool = False,
 ) -> Outcome:
     """Check every rule file; print each problem and a summary.
 
     `probe` (from the composition side, which knows the embedded engine) lets the
-    check learn each query's output columns.
+    check learn each query's output columns; `engine_gaps_are_errors` when the
+    rules run on that engine (the demo workspace).
     """
-    report = check_rules(paths, probe=probe)
+    report = check_rules(paths, probe=probe, engine_gaps_are_errors=engine_gaps_are_errors)
     print(render_check(report), file=err if report.errors else out)
     return Outcome.INVALID if report.errors else Outcome.OK
 

@@ -3,17 +3,19 @@
 Syntax is checked on the bound query (what the workspace will run) and every
 position is mapped back into the rule's own query text. Unknown columns are found
 from the lexer's identifiers: an identifier that is not a column of the tables the
-query reads, not a name the query defines (`X = ...`, `parse ... with`), not a
-function call and not a parameter is a warning, with a suggestion when a known
-column differs only in case or by a typo. Output columns are learnt by running the
-query on empty tables (the `probe`), when one is given.
+query reads, not a name the query defines (see kql_names), not a function call,
+not a parameter and not listed under the rule's `custom_columns` is an error, with
+a suggestion when a known column differs only in case or by a typo; so is a table
+that is neither known (bot.workspace.schema.KNOWN_TABLES) nor in `custom_tables`.
+Output columns are learnt by running the query on empty tables (the `probe`), when
+one is given.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import duckdb_kql
@@ -28,19 +30,16 @@ from bot.alerts.binding import (
     too_deep,
 )
 from bot.alerts.diagnostics import Finding, error, warning
+from bot.alerts.kql_names import column_references, defined_names, is_known, table_references
 from bot.alerts.rule_model import Rule
 from bot.errors import QueryError, UnsupportedQueryError
-from bot.workspace.schema import TABLES
+from bot.workspace import kql_compat
+from bot.workspace.schema import KNOWN_TABLES
 
 #: Runs KQL on empty tables and returns its output columns as (name, type).
 OutputProbe = Callable[[str], Sequence[tuple[str, str]]]
 
 NUMERIC_TYPES: Final = frozenset({"long", "int", "real", "decimal", "bool"})
-#: Columns `summarize` names by itself: count_, sum_DurationMs, ...
-_IMPLICIT: Final = re.compile(
-    r"^(count|dcount|sum|avg|min|max|any|countif|sumif|avgif|arg_max|arg_min|make_list|make_set"
-    r"|percentile\w*|stdev|variance)_"
-)
 _MAX_EXPECTED: Final = 6
 #: Which declared KQL types each parameter type may be declared as.
 _DECLARABLE: Final = {
@@ -53,8 +52,15 @@ _DECLARABLE: Final = {
 }
 
 
-def query_findings(rule: Rule, *, probe: OutputProbe | None = None) -> list[Finding]:
-    """Every problem with the rule's query; syntax errors stop the later checks."""
+def query_findings(
+    rule: Rule, *, probe: OutputProbe | None = None, engine_gaps_are_errors: bool = False
+) -> list[Finding]:
+    """Every problem with the rule's query; syntax errors stop the later checks.
+
+    `engine_gaps_are_errors`: the bot queries the embedded engine (the demo
+    workspace), so a query it cannot run would fail at every evaluation. Against
+    Log Analytics such a query is fine and only a warning says the demo cannot run it.
+    """
     try:
         bound = bind(rule.query, rule.parameters)
     except BindingError as problem:
@@ -66,9 +72,24 @@ def query_findings(rule: Rule, *, probe: OutputProbe | None = None) -> list[Find
     return [
         *_declarations(rule),
         *_unused_parameters(rule, tokens, bound),
-        *_unknown_columns(rule, tokens, bound),
-        *(_output(rule, bound, probe) if probe else []),
+        *_unknown_names(rule, tokens, bound),
+        *(_output(rule, bound, probe, engine_gaps_are_errors) if probe else []),
     ]
+
+
+def syntax_findings(query: str) -> list[Finding]:
+    """The query's syntax errors alone, for a rule whose other keys are invalid."""
+    if too_deep(query) is not None:
+        return [error(("query",), f"KQL syntax: brackets nested more than {MAX_NESTING} deep")]
+    try:
+        diagnostics = duckdb_kql.validate(query)
+    except RecursionError:
+        return [error(("query",), "KQL syntax: the query nests too deeply to be read")]
+    if not diagnostics:
+        return []
+    first = diagnostics[0]
+    message = f"KQL syntax: {_short(first.message)}"
+    return [error(("query",), message, line=first.span.line, column=first.span.column + 1)]
 
 
 def _syntax(bound: BoundQuery) -> list[Finding]:
@@ -78,10 +99,10 @@ def _syntax(bound: BoundQuery) -> list[Finding]:
         return [_at_query(bound, *deep, message, "error")]
     try:
         diagnostics = duckdb_kql.validate(bound.text)
+        if not diagnostics or not duckdb_kql.validate(kql_compat.adapt(bound.text).kql):
+            return []  # valid KQL that only duckdb-kql's grammar lacks (a bare `serialize`)
     except RecursionError:  # nesting of another kind than brackets
         return [error(("query",), "KQL syntax: the query nests too deeply to be read")]
-    if not diagnostics:
-        return []
     first = diagnostics[0]
     message = f"KQL syntax: {_short(first.message)}"
     return [_at_query(bound, first.span.line, first.span.column + 1, message, "error")]
@@ -139,57 +160,40 @@ def _unused_parameters(
     ]
 
 
-def _unknown_columns(rule: Rule, tokens: list[tuple[str, Any]], bound: BoundQuery) -> list[Finding]:
-    body = _body(tokens, bound)
-    tables = [token.text for kind, token in body if kind == "IDENTIFIER" and token.text in TABLES]
-    if not tables:
-        message = f"the query reads none of the known tables ({', '.join(TABLES)})"
-        return [warning(("query",), f"{message}; its columns are not checked")]
-    known = {name for table in tables for name in TABLES[table]} | set(TABLES)
-    known |= _defined_names(tokens) | set(rule.parameters)
+def _unknown_names(rule: Rule, tokens: list[tuple[str, Any]], bound: BoundQuery) -> list[Finding]:
+    """Unknown tables, then (for queries over known tables) unknown columns: errors,
+    unless the rule lists them under `custom_tables` / `custom_columns`."""
+    first_line = bound.prefix_lines + 1
+    defined = defined_names(tokens) | set(rule.parameters)
     findings: list[Finding] = []
+    tables: list[str] = []
+    for name, token in table_references(tokens, first_line):
+        if name in KNOWN_TABLES:
+            tables.append(name)
+        elif name not in defined and name not in rule.custom_tables:
+            message = (
+                f"unknown table {name!r}{_suggestion(name, set(KNOWN_TABLES))} "
+                "(a custom table? list it under `custom_tables`)"
+            )
+            findings.append(_at_query(bound, token.line, token.column + 1, message, "error"))
+    if findings or not tables:
+        return findings
+    known = {name for table in tables for name in KNOWN_TABLES[table]} | set(KNOWN_TABLES)
+    known |= defined | set(rule.custom_tables) | set(rule.custom_columns)
     reported: set[str] = set()
-    for name, token in _column_references(tokens, bound):
-        if name in known or name in reported or _IMPLICIT.match(name):
+    for name, token in column_references(tokens, first_line):
+        if is_known(name, known) or name in reported:
             continue
         reported.add(name)
-        message = f"unknown column {name!r}{_suggestion(name, known)}"
-        findings.append(_at_query(bound, token.line, token.column + 1, message, "warning"))
+        message = f"unknown column {name!r} in {', '.join(dict.fromkeys(tables))}"
+        suggestion = _suggestion(name, known)
+        message += suggestion or " (a custom column? list it under `custom_columns`)"
+        findings.append(_at_query(bound, token.line, token.column + 1, message, "error"))
     return findings
 
 
 def _body(tokens: list[tuple[str, Any]], bound: BoundQuery) -> list[tuple[str, Any]]:
     return [(kind, token) for kind, token in tokens if token.line > bound.prefix_lines]
-
-
-def _defined_names(tokens: list[tuple[str, Any]]) -> set[str]:
-    """Names the query gives to columns or values: `X = ...` and `parse ... with ... X`."""
-    defined: set[str] = set()
-    in_parse_pattern = False
-    for index, (kind, token) in enumerate(tokens):
-        following = tokens[index + 1][0] if index + 1 < len(tokens) else ""
-        if kind == "PARSE":
-            in_parse_pattern = False
-        elif kind == "WITH":
-            in_parse_pattern = any(k == "PARSE" for k, _ in tokens[max(0, index - 30) : index])
-        elif kind == "BAR":
-            in_parse_pattern = False
-        if kind == "IDENTIFIER" and (following == "EQUAL" or in_parse_pattern):
-            defined.add(token.text)
-    return defined
-
-
-def _column_references(
-    tokens: list[tuple[str, Any]], bound: BoundQuery
-) -> Iterator[tuple[str, Any]]:
-    """Identifiers that name a column: not after a dot, not a function call."""
-    for index, (kind, token) in enumerate(tokens):
-        if kind != "IDENTIFIER" or token.line <= bound.prefix_lines:
-            continue
-        before = tokens[index - 1][0] if index else ""
-        after = tokens[index + 1][0] if index + 1 < len(tokens) else ""
-        if before != "DOT" and after != "OPENPAREN":
-            yield token.text, token
 
 
 def _suggestion(name: str, known: set[str]) -> str:
@@ -198,13 +202,22 @@ def _suggestion(name: str, known: set[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _output(rule: Rule, bound: BoundQuery, probe: OutputProbe) -> list[Finding]:
+def _output(
+    rule: Rule, bound: BoundQuery, probe: OutputProbe, gaps_are_errors: bool
+) -> list[Finding]:
+    level = "error" if gaps_are_errors else "warning"
     try:
         columns = dict(probe(bound.text))
     except UnsupportedQueryError as problem:
-        return [_engine_finding(bound, problem, "the embedded engine cannot run this query")]
+        where = (
+            ", but these rules run on the demo workspace"
+            if gaps_are_errors
+            else " (the demo workspace cannot evaluate this rule)"
+        )
+        return [_engine_finding(bound, problem, f"{problem.message}{where}", level)]
     except QueryError as problem:
-        return [_engine_finding(bound, problem, "the embedded engine rejects this query")]
+        message = f"the embedded engine rejects this query: {problem.message}"
+        return [_engine_finding(bound, problem, message, level)]
     output = f"the query's output ({', '.join(columns)})"
     found = [
         error(("dimensions", index), f"dimension {name!r} is not a column of {output}")
@@ -220,11 +233,10 @@ def _output(rule: Rule, bound: BoundQuery, probe: OutputProbe) -> list[Finding]:
     return found
 
 
-def _engine_finding(bound: BoundQuery, problem: QueryError, what: str) -> Finding:
-    message = f"{what} (the demo workspace cannot evaluate it): {problem.message}"
+def _engine_finding(bound: BoundQuery, problem: QueryError, message: str, level: str) -> Finding:
     if problem.line is not None and problem.column is not None:
-        return _at_query(bound, problem.line, problem.column, message, "warning")
-    return warning(("query",), message)
+        return _at_query(bound, problem.line, problem.column, message, level)
+    return (error if level == "error" else warning)(("query",), message)
 
 
 def _line_column(text: str, offset: int) -> tuple[int, int]:

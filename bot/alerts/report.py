@@ -15,6 +15,7 @@ from bot.models import fingerprint
 from bot.output import json_value
 
 ReportFormat = Literal["table", "json"]
+_BREACHING = "breaching"
 
 
 def render_check(report: CheckReport) -> str:
@@ -49,7 +50,7 @@ def evaluation_document(cycle: CycleResult) -> dict[str, Any]:
     return {
         "at": json_value(cycle.at),
         "rules": rules,
-        "summary": {state: states.count(state) for state in ("firing", "ok", "error")},
+        "summary": {state: states.count(state) for state in ("firing", "breaching", "ok", "error")},
     }
 
 
@@ -63,7 +64,7 @@ def render_evaluation(cycle: CycleResult, output_format: ReportFormat) -> str:
     rules = _plural(len(document["rules"]), "rule")
     footer = (
         f"{rules} at {document['at']}: {summary['firing']} firing, "
-        f"{summary['ok']} ok, {summary['error']} error"
+        f"{summary['breaching']} breaching, {summary['ok']} ok, {summary['error']} error"
     )
     return f"{_table(header, rows)}\n{footer}"
 
@@ -72,7 +73,8 @@ def _rule_document(evaluation: RuleEvaluation, cycle: CycleResult) -> dict[str, 
     rule = evaluation.rule
     error = evaluation_error(evaluation)
     results = [] if error else [_result(rule, m, cycle) for m in evaluation.result.measurements]
-    firing = any(result["state"] != "ok" for result in results)
+    firing = any(result["alert_id"] is not None for result in results)
+    breaching = any(result["state"].startswith(_BREACHING) for result in results)
     return {
         "rule": rule.id,
         "title": rule.title,
@@ -83,7 +85,7 @@ def _rule_document(evaluation: RuleEvaluation, cycle: CycleResult) -> dict[str, 
         "measure": rule.measure.describe(),
         "operator": rule.operator,
         "threshold": rule.threshold,
-        "state": "error" if error else "firing" if firing else "ok",
+        "state": "error" if error else "firing" if firing else "breaching" if breaching else "ok",
         "error": error,
         "results": results,
     }
@@ -98,12 +100,19 @@ def evaluation_error(evaluation: RuleEvaluation) -> str | None:
 
 
 def _result(rule: Rule, measurement: Measurement, cycle: CycleResult) -> dict[str, Any]:
-    alert = cycle.state.alerts.get(fingerprint(rule.id, dict(measurement.dimensions)))
+    key = fingerprint(rule.id, dict(measurement.dimensions))
+    alert = cycle.state.alerts.get(key)
+    state = "ok" if alert is None else alert.status.value
+    if alert is None and measurement.breached:
+        # Breaching now, but fewer than min_failing of the last evaluations did (N of M).
+        remembered = cycle.state.dimensions.get(key)
+        breached = sum(o.breached for o in remembered.recent) if remembered else 1
+        state = f"{_BREACHING}, {breached} of {rule.failing_periods.min_failing} periods"
     return {
         "dimensions": dict(measurement.dimensions),
         "value": measurement.value,
         "breached": measurement.breached,
-        "state": "ok" if alert is None else alert.status.value,
+        "state": state,
         "alert_id": None if alert is None else alert.id,
     }
 

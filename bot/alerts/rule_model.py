@@ -177,6 +177,10 @@ class Rule(_Strict):
         default_factory=dict
     )
     remediation: Remediation
+    #: Tables and columns outside the known Entra schemas that the query may read
+    #: (custom logs, columns added by a transformation): not reported as unknown.
+    custom_tables: tuple[str, ...] = ()
+    custom_columns: tuple[str, ...] = ()
 
 
 def format_duration(duration: timedelta) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.alerts.diagnostics import Diagnostic, Finding, Level
-from bot.alerts.kql_checks import OutputProbe, query_findings
+from bot.alerts.kql_checks import OutputProbe, query_findings, syntax_findings
 from bot.alerts.rule_checks import setting_findings
 from bot.alerts.rule_model import Rule
 from bot.alerts.yaml_source import Position, SourceMap, YamlSyntaxError, read_yaml
@@ -52,20 +52,39 @@ class CheckReport:
         return [d for d in self.diagnostics if not d.is_error]
 
 
-def load_rules(paths: Sequence[Path], *, probe: OutputProbe | None = None) -> list[Rule]:
-    """The rules in `paths`; ConfigError (one line per error) if any rule is invalid."""
-    report = check_rules(paths, probe=probe)
+def load_rules(
+    paths: Sequence[Path],
+    *,
+    probe: OutputProbe | None = None,
+    engine_gaps_are_errors: bool = False,
+) -> list[Rule]:
+    """The rules in `paths`; ConfigError (one line per error) if any rule is invalid,
+    or if there is no rule file at all (a server with no rules watches nothing)."""
+    report = check_rules(paths, probe=probe, engine_gaps_are_errors=engine_gaps_are_errors)
     if report.errors:
         raise ConfigError([str(d) for d in report.errors])
+    if not report.files:
+        where = ", ".join(str(path) for path in paths)
+        raise ConfigError([f"{where}: no rule files (*.yaml, *.yml) to load"])
     return [loaded.rule for loaded in report.rules]
 
 
-def check_rules(paths: Sequence[Path], *, probe: OutputProbe | None = None) -> CheckReport:
-    """Check every rule file under `paths` (files, or directories of *.yaml)."""
+def check_rules(
+    paths: Sequence[Path],
+    *,
+    probe: OutputProbe | None = None,
+    engine_gaps_are_errors: bool = False,
+) -> CheckReport:
+    """Check every rule file under `paths` (files, or directories of *.yaml).
+
+    `engine_gaps_are_errors` when the rules will run on the embedded engine (see
+    kql_checks.query_findings)."""
     files, diagnostics = rule_files(paths)
     loaded: list[LoadedRule] = []
     for file in files:
-        file_rules, file_diagnostics = check_file(file, probe=probe)
+        file_rules, file_diagnostics = check_file(
+            file, probe=probe, engine_gaps_are_errors=engine_gaps_are_errors
+        )
         loaded += file_rules
         diagnostics += file_diagnostics
     unique, duplicates = _without_duplicates(loaded)
@@ -91,7 +110,7 @@ def rule_files(paths: Sequence[Path]) -> tuple[list[Path], list[Diagnostic]]:
 
 
 def check_file(
-    path: Path, *, probe: OutputProbe | None = None
+    path: Path, *, probe: OutputProbe | None = None, engine_gaps_are_errors: bool = False
 ) -> tuple[list[LoadedRule], list[Diagnostic]]:
     """The valid rules of one file, and its diagnostics."""
     name = str(path)
@@ -105,7 +124,7 @@ def check_file(
     items, problems = _rule_items(name, document.data, document.source)
     rules: list[LoadedRule] = []
     for index, item in enumerate(items):
-        checked = _check_item(name, index, item, document.source, probe)
+        checked = _check_item(name, index, item, document.source, (probe, engine_gaps_are_errors))
         problems += checked[1]
         if checked[0] is not None:
             rules.append(checked[0])
@@ -125,16 +144,27 @@ def _rule_items(name: str, data: Any, source: SourceMap) -> tuple[list[Any], lis
 
 
 def _check_item(
-    name: str, index: int, item: Any, source: SourceMap, probe: OutputProbe | None
+    name: str,
+    index: int,
+    item: Any,
+    source: SourceMap,
+    engine: tuple[OutputProbe | None, bool],
 ) -> tuple[LoadedRule | None, list[Diagnostic]]:
     rule_id = _rule_id(item, index)
     base = ("rules", index)
     try:
         rule = Rule.model_validate(item)
     except ValidationError as invalid:
+        # A missing key must not hide the query's own mistakes: its syntax is checked too.
         findings = [_field_finding(problem) for problem in invalid.errors()]
+        query = item.get("query") if isinstance(item, dict) else None
+        findings += syntax_findings(query) if isinstance(query, str) and query else []
         return None, [_locate(name, source, base, rule_id, f) for f in findings]
-    findings = [*setting_findings(rule), *query_findings(rule, probe=probe)]
+    probe, gaps_are_errors = engine
+    findings = [
+        *setting_findings(rule),
+        *query_findings(rule, probe=probe, engine_gaps_are_errors=gaps_are_errors),
+    ]
     diagnostics = [_locate(name, source, base, rule_id, f) for f in findings]
     if any(d.is_error for d in diagnostics):
         return None, diagnostics

@@ -29,7 +29,7 @@ from duckdb_kql.types import kusto_type
 
 from bot.errors import QueryError, QueryTimeoutError, UnsupportedQueryError
 from bot.models import Clock
-from bot.workspace import kql_compat
+from bot.workspace import entra_tables, kql_compat
 from bot.workspace.base import Column, ColumnType, QueryResult, TimeSpan, resolve_timespan
 from bot.workspace.schema import TABLES
 
@@ -71,6 +71,7 @@ class LocalWorkspace:
         max_concurrency: int = 4,
     ) -> None:
         kql_compat.install_function_overrides()
+        entra_tables.create_empty(con, RAW_SCHEMA)
         self._con = con
         self._clock = clock
         self._timeout = timeout
@@ -200,7 +201,9 @@ def _execute(
     DuckDB relations are lazy, so some errors (a failed cast) only surface on fetch.
     """
     try:
-        relation = duckdb_kql.kql(cursor, adapted.kql, allow_write=False, query_now=query_now)
+        relation = adapted.finish(
+            duckdb_kql.kql(cursor, adapted.kql, allow_write=False, query_now=query_now)
+        )
         described = list(zip(relation.columns, relation.types, strict=True))
         return described, relation.limit(limit).fetchall()
     except duckdb_kql.KqlSyntaxError:
@@ -209,14 +212,14 @@ def _execute(
         # Positions refer to the adapted text, which differs from the original only
         # within a line, so the line is exact and the column close.
         span = error.span
+        line, column = (span.line, span.column + 1) if span else (None, None)
         raise UnsupportedQueryError(
-            adapted.restore(
-                f"the embedded engine does not support {error.construct!r}"
-                + (f" ({error.hint})" if error.hint else "")
-            ),
-            line=span.line if span else None,
-            column=span.column + 1 if span else None,
+            kql_compat.unsupported_message(adapted, error, line, column),
+            line=line,
+            column=column,
         ) from error
+    except duckdb_kql.KqlSchemaError as error:
+        raise QueryError(adapted.restore(kql_compat.schema_message(error))) from error
     except duckdb_kql.KqlError as error:
         raise QueryError(adapted.restore(str(error))) from error
     except duckdb.Error as error:

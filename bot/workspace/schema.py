@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Final
 
 from bot.workspace.base import ColumnType
+from bot.workspace.entra_tables import OTHER_TABLES
 
 AUDIT_LOGS: Final = MappingProxyType[str, ColumnType](
     {
@@ -85,3 +86,7 @@ AAD_PROVISIONING_LOGS: Final = MappingProxyType[str, ColumnType](
 TABLES: Final = MappingProxyType(
     {"AuditLogs": AUDIT_LOGS, "AADProvisioningLogs": AAD_PROVISIONING_LOGS}
 )
+
+#: Every table rule validation knows: the two above, which the demo fills, and the
+#: other Entra tables published rules join with (empty in the demo workspace).
+KNOWN_TABLES: Final = MappingProxyType({**TABLES, **OTHER_TABLES})

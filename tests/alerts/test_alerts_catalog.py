@@ -121,7 +121,7 @@ def test_evaluate_json_shows_every_rule_firing_then_ok_in_the_quiet_window(
     assert main(["evaluate", "--format", "json"]) == 0
     planted = json.loads(capsys.readouterr().out)
     assert planted["at"] == "2026-03-02T12:00:00Z"
-    assert planted["summary"] == {"firing": 13, "ok": 0, "error": 0}
+    assert planted["summary"] == {"firing": 13, "breaching": 0, "ok": 0, "error": 0}
     silent = next(r for r in planted["rules"] if r["rule"] == "provisioning-job-silent")
     (alert,) = [result for result in silent["results"] if result["state"] == "firing"]
     assert alert["dimensions"] == {"JobId": manifest.silent_job_id}
@@ -131,7 +131,7 @@ def test_evaluate_json_shows_every_rule_firing_then_ok_in_the_quiet_window(
     quiet = manifest.quiet_window[1].isoformat()
     assert main(["evaluate", "--format", "json", "--at", quiet]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["summary"] == {"firing": 0, "ok": 13, "error": 0}
+    assert document["summary"] == {"firing": 0, "breaching": 0, "ok": 13, "error": 0}
     assert {result["state"] for rule in document["rules"] for result in rule["results"]} == {"ok"}
 
 
@@ -141,7 +141,7 @@ def test_evaluate_one_rule_as_a_table(capsys: pytest.CaptureFixture[str]) -> Non
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["RULE", "STATE", "DIMENSIONS", "VALUE", "CONDITION", "ERROR"]
     assert lines[2].split()[:2] == ["pim-alert-disabled", "firing"]
-    assert lines[-1] == "1 rule at 2026-03-02T12:00:00Z: 1 firing, 0 ok, 0 error"
+    assert lines[-1] == "1 rule at 2026-03-02T12:00:00Z: 1 firing, 0 breaching, 0 ok, 0 error"
 
 
 @pytest.mark.usefixtures("cli_environment")

@@ -231,13 +231,86 @@ def test_the_seed_query_with_typographic_quotes_is_refused_at_the_quote(tmp_path
     ]
 
 
-def test_an_unknown_column_is_a_warning_with_a_suggestion(tmp_path: Path) -> None:
+def test_an_unknown_column_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
     text = edit('ResultType == "Failure"', 'resultType == "Failure" and JobId != Jobid')
+    in_table = "in AADProvisioningLogs"
     assert check(tmp_path, text) == [
-        "r.yaml:9:15: my-rule: warning: unknown column 'resultType'; did you mean 'ResultType'?",
-        "r.yaml:9:52: my-rule: warning: unknown column 'Jobid'; did you mean 'JobId'?",
+        f"r.yaml:9:15: my-rule: unknown column 'resultType' {in_table}; did you mean 'ResultType'?",
+        f"r.yaml:9:52: my-rule: unknown column 'Jobid' {in_table}; did you mean 'JobId'?",
     ]
-    assert len(load_rules([tmp_path])) == 1
+    with pytest.raises(ConfigError):
+        load_rules([tmp_path])
+
+
+def test_an_unknown_table_is_an_error_unless_the_rule_opts_in(tmp_path: Path) -> None:
+    text = edit("      AADProvisioningLogs\n", "      AADProvisioningLog\n")
+    assert check(tmp_path, text) == [
+        "r.yaml:8:7: my-rule: unknown table 'AADProvisioningLog'; did you mean "
+        "'AADProvisioningLogs'? (a custom table? list it under `custom_tables`)"
+    ]
+    opted_in = text.replace(
+        "    remediation:", "    custom_tables: [AADProvisioningLog]\n    remediation:"
+    )
+    assert check(tmp_path, opted_in) == []
+
+
+def test_a_custom_column_is_accepted_when_the_rule_lists_it(tmp_path: Path) -> None:
+    text = edit('ResultType == "Failure"', 'Team_s == "HR"')
+    assert check(tmp_path, text) == [
+        "r.yaml:9:15: my-rule: unknown column 'Team_s' in AADProvisioningLogs "
+        "(a custom column? list it under `custom_columns`)"
+    ]
+    opted_in = text.replace("    remediation:", "    custom_columns: [Team_s]\n    remediation:")
+    assert check(tmp_path, opted_in) == []
+
+
+def test_join_syntax_and_created_columns_are_not_unknown(
+    tmp_path: Path, probe: OutputProbe
+) -> None:
+    text = edit(
+        '      | where ResultType == "Failure"',
+        '      | where ResultType == "Failure"\n'
+        "      | serialize\n"
+        "      | mv-expand kind=array ModifiedProperties\n"
+        "      | extend Part1 = 1, Part2 = 2\n"
+        "      | join kind=inner (SigninLogs | project TimeGenerated, UserId)\n"
+        "        on $left.JobId == $right.UserId\n"
+        "      | where TimeGenerated1 > TimeGenerated and Part1 < Part2\n"
+        "      | summarize make_set(UserId) by JobId\n"
+        "      | where array_length(set_UserId) > 0",
+    )
+    assert check(tmp_path, text, probe) == []
+
+
+def test_an_engine_gap_is_an_error_only_when_the_rules_run_on_the_embedded_engine(
+    tmp_path: Path, probe: OutputProbe
+) -> None:
+    text = edit(
+        '      | where ResultType == "Failure"', "      | evaluate bag_unpack(TargetIdentity)"
+    )
+    (tmp_path / "r.yaml").write_text(text)
+    for local, level in ((False, "warning"), (True, "error")):
+        report = check_rules([tmp_path], probe=probe, engine_gaps_are_errors=local)
+        (diagnostic,) = report.diagnostics
+        assert diagnostic.level == level
+        assert diagnostic.message.startswith(
+            "the embedded engine cannot run `evaluate`; Log Analytics runs it"
+        )
+        assert ("these rules run on the demo workspace" in diagnostic.message) is local
+
+
+def test_a_missing_key_does_not_hide_a_syntax_error(tmp_path: Path) -> None:
+    text = edit("    remediation:\n      text: Fix it.\n", "").replace(
+        'ResultType == "Failure"', 'ResultType == "Failure" and'
+    )
+    problems = check(tmp_path, text)
+    assert problems[0] == "r.yaml:2:5: my-rule: missing required key 'remediation'"
+    assert problems[1].startswith("r.yaml:10:7: my-rule: KQL syntax:")
+
+
+def test_a_rules_folder_without_rules_is_an_error_for_the_server(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no rule files"):
+        load_rules([tmp_path])
 
 
 def test_names_the_query_defines_are_not_unknown_columns(tmp_path: Path) -> None:

@@ -111,3 +111,18 @@ async def test_the_report_shows_value_condition_state_and_errors() -> None:
         "such",
         "table",
     ]
+
+
+async def test_a_breaching_rule_waiting_for_its_n_of_m_is_not_reported_firing() -> None:
+    rule = make_rule(failing_periods={"min_failing": 2, "evaluations": 2})
+    cycle = await evaluate_cycle(
+        [rule], FakeWorkspace({T0: rows(1)}), at=T0, replay_failing_periods=False
+    )
+    document = evaluation_document(cycle)
+    ((result,),) = [d["results"] for d in document["rules"]]
+    assert (document["rules"][0]["state"], result["state"]) == (
+        "breaching",
+        "breaching, 1 of 2 periods",
+    )
+    assert document["summary"] == {"firing": 0, "breaching": 1, "ok": 0, "error": 0}
+    assert "breaching, 1 of 2 periods" in render_evaluation(cycle, "table")
