@@ -40,6 +40,7 @@ from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
 from bot.commands.access import AccessPolicy, GraphGroupMembership, allowed_tenants
 from bot.commands.router import CommandRouter
+from bot.edge import EDGE, Edge, EdgeLimits
 from bot.errors import ConfigError
 from bot.models import Clock, RuleHealth
 from bot.notify import (
@@ -166,6 +167,15 @@ def bot_identity(settings: Settings) -> BotIdentity:
     )
 
 
+def edge_limits(settings: Settings) -> EdgeLimits:
+    """What the HTTP edge tolerates from callers not yet authenticated (bot.edge)."""
+    return EdgeLimits(
+        header_timeout=settings.http_header_timeout_seconds,
+        body_timeout=settings.http_body_timeout_seconds,
+        max_unauthenticated=settings.http_max_unauthenticated,
+    )
+
+
 def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
     """Where "Open in Log Analytics" leads; None (no button) unless both ids are set."""
     if settings.azure_tenant_id and settings.azure_workspace_resource_id:
@@ -210,6 +220,7 @@ def create_app(
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
     renderer = CardRenderer()
     app = web.Application(client_max_size=256 * 1024)
+    app[EDGE] = Edge(edge_limits(settings))
     app[SETTINGS] = settings
     app[CLOCK] = now
     app[RULES] = RuleBook(rules, loaded_at=now())

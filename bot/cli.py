@@ -167,14 +167,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings) -> int:
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import create_app, edge_limits
+    from bot.edge import server_options
     from bot.settings import bot_identity_problems
 
     identity = bot_identity_problems(settings)
     if identity:
         problems = "\n".join(f"  {p}" for p in identity)
         return _fail(
-            f"not starting: the bot's Microsoft app identity is incomplete:\n{problems}", EXIT_USAGE
+            f"not starting: the bot's Microsoft app identity is incomplete or unsafe:\n{problems}", EXIT_USAGE
         )
     try:
         app = create_app(settings)
@@ -182,7 +183,8 @@ def _serve(settings: Settings) -> int:
         problems = "\n".join(f"  {p}" for p in error.problems)
         return _fail(f"not starting: the rules are invalid:\n{problems}", EXIT_USAGE)
     print(f"alertbot serving on http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    options = server_options(edge_limits(settings))
+    web.run_app(app, host=settings.host, port=settings.port, print=None, **options)
     return EXIT_OK
 
 
