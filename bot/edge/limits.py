@@ -3,7 +3,8 @@
 Connection-level limits are the aiohttp server's own (`server_options`): the time a
 connection may take to send a complete request head (aiohttp's keep-alive timer runs
 from the moment a connection opens, and closes it if no request has arrived by then),
-the size of the request line and headers, and no automatic decompression (a body that
+the size of the request line and headers, a short lingering after refusing a body
+unread, and no automatic decompression (a body that
 claims an encoding is refused by `read_json`, not inflated). Body-level limits are
 `read_json`'s: size, read time, JSON nesting depth.
 """
@@ -66,4 +67,7 @@ def server_options(limits: EdgeLimits) -> dict[str, Any]:
         "max_line_size": 8190,
         "max_field_size": 8190,
         "max_headers": 64,
+        # After answering a request whose body was not read (413, 415, 401), how long the
+        # rest of the body is read and dropped before the connection closes.
+        "lingering_time": 1.0,
     }
