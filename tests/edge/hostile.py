@@ -7,6 +7,7 @@ the body and the seconds it took.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import socket
@@ -77,9 +78,14 @@ def send(port: int, data: bytes, *, timeout: float = 20.0) -> Answer:
     return Answer(int(head.split()[1]), body, seconds)
 
 
+@functools.cache
+def _untrusted_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 def forged_token(*, kid: str | None = None, **claims: Any) -> str:
-    """A well-formed RS256 token signed by a key nobody trusts."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    """A well-formed RS256 token signed by a key nobody trusts (a random key id by default)."""
+    key = _untrusted_key()
     now = int(time.time())
     payload = {"iss": "https://api.botframework.com", "aud": "x", "nbf": now, "exp": now + 600}
     return jwt.encode(
@@ -180,6 +186,17 @@ def forged_headers() -> Iterator[tuple[str, str]]:
     yield "kid is huge", "Bearer " + forged_token(kid="k" * 4000)
     yield "no kid", "Bearer " + _with_header({"alg": "RS256"})
     yield "expired", "Bearer " + forged_token(exp=1)
+
+
+def flood(port: int, count: int, threads: int = 8) -> list[int | None]:
+    """`count` requests with forged tokens of random key ids, `threads` at a time: their
+    statuses. Run in another process, so that its threads do not share the bot's GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = json.dumps(activity()).encode()
+    data = [request(body, headers={"Authorization": f"Bearer {forged_token()}"}) for _ in range(count)]
+    with ThreadPoolExecutor(threads) as pool:
+        return [answer.status for answer in pool.map(lambda d: send(port, d), data)]
 
 
 def _with_header(header: dict[str, Any]) -> str:
