@@ -175,7 +175,8 @@ def _serve(settings: Settings) -> int:
     if identity:
         problems = "\n".join(f"  {p}" for p in identity)
         return _fail(
-            f"not starting: the bot's Microsoft app identity is incomplete or unsafe:\n{problems}", EXIT_USAGE
+            f"not starting: the bot's Microsoft app identity is incomplete or unsafe:\n{problems}",
+            EXIT_USAGE,
         )
     try:
         app = create_app(settings)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 
-class Busy(Exception):
+class BusyError(Exception):
     """Too many unauthenticated requests at once."""
 
 
@@ -44,10 +44,10 @@ class UnauthenticatedGate:
 
     @contextmanager
     def admitted(self) -> Iterator[Admission]:
-        """A slot, released on exit if the route has not released it already; Busy if full."""
+        """A slot, released on exit if the route has not released it already; BusyError if full."""
         if self._in_flight >= self.capacity:
             self.refused += 1
-            raise Busy
+            raise BusyError
         self._in_flight += 1
         admission = Admission(self)
         try:

@@ -45,7 +45,9 @@ class EdgeError(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
     """`{"error": message}`: short, the same for every route, never a stack trace."""
     extra = dict(headers or {})
     if status == 401:

@@ -38,7 +38,7 @@ _MAX_DOCUMENT: Final = 1024 * 1024
 Jwk = dict[str, Any]
 
 
-class TokenRefused(Exception):
+class TokenRefusedError(Exception):
     """The token is not signed by a key we know, or its signature or lifetime is wrong."""
 
 
@@ -147,7 +147,9 @@ class SigningKeyCache:
             log.warning("signing keys: could not fetch %s: %s", url, error or type(error).__name__)
             return
         entry.keys = {
-            key["kid"]: key for key in keys if isinstance(key, dict) and isinstance(key.get("kid"), str)
+            key["kid"]: key
+            for key in keys
+            if isinstance(key, dict) and isinstance(key.get("kid"), str)
         }
         entry.fetched_at = self._clock()
         log.info("signing keys: %d keys from %s", len(entry.keys), url)
@@ -182,18 +184,18 @@ async def verify(
 ) -> dict[str, Any]:
     """The claims of `token` if a cached key signed it (RS256) and it has not expired.
 
-    Audience and issuer are the caller's to check. TokenRefused otherwise, at once unless
+    Audience and issuer are the caller's to check. TokenRefusedError otherwise, at once unless
     a key fetch is due (see the module)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as error:
-        raise TokenRefused(f"not a JWT ({error})") from None
+        raise TokenRefusedError(f"not a JWT ({error})") from None
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid or header.get("alg") != "RS256":
-        raise TokenRefused("no key id, or not RS256")
+        raise TokenRefusedError("no key id, or not RS256")
     jwk = await cache.find(kid, url)
     if jwk is None:
-        raise TokenRefused(f"unknown signing key {kid[:64]!r}")
+        raise TokenRefusedError(f"unknown signing key {kid[:64]!r}")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -203,5 +205,5 @@ async def verify(
             options={"verify_aud": False, "require": ["exp"]},
         )
     except (jwt.PyJWTError, ValueError) as error:
-        raise TokenRefused(f"invalid token ({error})") from None
+        raise TokenRefusedError(f"invalid token ({error})") from None
     return claims

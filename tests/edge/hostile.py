@@ -93,7 +93,9 @@ def forged_token(*, kid: str | None = None, **claims: Any) -> str:
     )
 
 
-def activity(service_url: str = "https://smba.trafficmanager.net/emea/", **extra: Any) -> dict[str, Any]:
+def activity(
+    service_url: str = "https://smba.trafficmanager.net/emea/", **extra: Any
+) -> dict[str, Any]:
     body = {
         "type": "conversationUpdate",
         "id": "f:1",
@@ -119,8 +121,9 @@ def hand_picked(authorization: Callable[[], str] | None) -> Iterator[Case]:
     yield "deep array", request(deep_array, headers=auth)
     yield "deep object", request(deep_object, headers=auth)
     yield "deep array, no token", request(deep_array)
-    yield "deep inside an activity", request(
-        valid[:-1] + b',"value":' + b"[" * 3000 + b"]" * 3000 + b"}", headers=auth
+    yield (
+        "deep inside an activity",
+        request(valid[:-1] + b',"value":' + b"[" * 3000 + b"]" * 3000 + b"}", headers=auth),
     )
     yield "unclosed deep array", request(b"[" * 200_000, headers=auth)
     yield "invalid utf-8", request(b'{"type": "\xff\xfe"}', headers=auth)
@@ -128,10 +131,14 @@ def hand_picked(authorization: Callable[[], str] | None) -> Iterator[Case]:
     yield "lying gzip", request(b"not gzip at all", headers=auth | {"Content-Encoding": "gzip"})
     yield "real gzip", request(gzip.compress(valid), headers=auth | {"Content-Encoding": "gzip"})
     yield "lying deflate", request(b"\x00\x01", headers=auth | {"Content-Encoding": "deflate"})
-    yield "real deflate", request(zlib.compress(valid), headers=auth | {"Content-Encoding": "deflate"})
+    yield (
+        "real deflate",
+        request(zlib.compress(valid), headers=auth | {"Content-Encoding": "deflate"}),
+    )
     yield "brotli", request(b"\x8b", headers=auth | {"Content-Encoding": "br"})
-    yield "gzip bomb", request(
-        gzip.compress(b" " * 10_000_000), headers=auth | {"Content-Encoding": "gzip"}
+    yield (
+        "gzip bomb",
+        request(gzip.compress(b" " * 10_000_000), headers=auth | {"Content-Encoding": "gzip"}),
     )
     yield "huge body", request(b" " * 300_000 + b"{}", headers=auth)
     yield "huge chunked body", request(b" " * 300_000 + b"{}", headers=auth, chunked=True)
@@ -145,27 +152,45 @@ def hand_picked(authorization: Callable[[], str] | None) -> Iterator[Case]:
     yield "text/plain", request(valid, headers=auth | {"Content-Type": "text/plain"})
     yield "no content type", request(valid, headers=auth | {"Content-Type": ""})
     yield "GET", request(b"", method="GET", headers=auth)
-    yield "unknown activity type", request(json.dumps(activity(type="weird")).encode(), headers=auth)
-    yield "unknown invoke", request(
-        json.dumps(activity(type="invoke", name="composeExtension/query", value={})).encode(),
-        headers=auth,
+    yield (
+        "unknown activity type",
+        request(json.dumps(activity(type="weird")).encode(), headers=auth),
     )
-    yield "invoke without a name", request(json.dumps(activity(type="invoke")).encode(), headers=auth)
-    yield "card action, no value", request(
-        json.dumps(activity(type="invoke", name="adaptiveCard/action")).encode(), headers=auth
+    yield (
+        "unknown invoke",
+        request(
+            json.dumps(activity(type="invoke", name="composeExtension/query", value={})).encode(),
+            headers=auth,
+        ),
     )
-    yield "from is a string", request(
-        json.dumps(activity(**{"from": "me", "type": "message", "text": "hi"})).encode(),
-        headers=auth,
+    yield (
+        "invoke without a name",
+        request(json.dumps(activity(type="invoke")).encode(), headers=auth),
     )
-    yield "conversation id is a number", request(
-        json.dumps(activity(conversation={"id": 5})).encode(), headers=auth
+    yield (
+        "card action, no value",
+        request(
+            json.dumps(activity(type="invoke", name="adaptiveCard/action")).encode(), headers=auth
+        ),
     )
-    yield "members is a dict", request(
-        json.dumps(activity(membersAdded={"a": 1})).encode(), headers=auth
+    yield (
+        "from is a string",
+        request(
+            json.dumps(activity(**{"from": "me", "type": "message", "text": "hi"})).encode(),
+            headers=auth,
+        ),
     )
-    yield "channel id is a list", request(
-        json.dumps(activity(channelId=["msteams"])).encode(), headers=auth
+    yield (
+        "conversation id is a number",
+        request(json.dumps(activity(conversation={"id": 5})).encode(), headers=auth),
+    )
+    yield (
+        "members is a dict",
+        request(json.dumps(activity(membersAdded={"a": 1})).encode(), headers=auth),
+    )
+    yield (
+        "channel id is a list",
+        request(json.dumps(activity(channelId=["msteams"])).encode(), headers=auth),
     )
     for name, header in forged_headers():
         yield f"token: {name}", request(valid, headers={"Authorization": header})
@@ -194,7 +219,9 @@ def flood(port: int, count: int, threads: int = 8) -> list[int | None]:
     from concurrent.futures import ThreadPoolExecutor
 
     body = json.dumps(activity()).encode()
-    data = [request(body, headers={"Authorization": f"Bearer {forged_token()}"}) for _ in range(count)]
+    data = [
+        request(body, headers={"Authorization": f"Bearer {forged_token()}"}) for _ in range(count)
+    ]
     with ThreadPoolExecutor(threads) as pool:
         return [answer.status for answer in pool.map(lambda d: send(port, d), data)]
 

@@ -130,7 +130,9 @@ def test_hand_picked_hostile_requests(bot: Bot) -> None:
 _scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 _json = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -144,10 +146,33 @@ def test_random_bodies(bot: Bot, body: bytes) -> None:
     assert not answer.leaks
 
 
-_FIELDS = ["type", "name", "value", "from", "conversation", "membersAdded", "membersRemoved",
-           "channelData", "action", "text", "entities", "attachments", "replyToId", "channelId"]
-_TYPES = ["conversationUpdate", "installationUpdate", "invoke", "event", "typing",
-          "messageReaction", "endOfConversation", "deleteUserData", "x"]
+_FIELDS = [
+    "type",
+    "name",
+    "value",
+    "from",
+    "conversation",
+    "membersAdded",
+    "membersRemoved",
+    "channelData",
+    "action",
+    "text",
+    "entities",
+    "attachments",
+    "replyToId",
+    "channelId",
+]
+_TYPES = [
+    "conversationUpdate",
+    "installationUpdate",
+    "invoke",
+    "event",
+    "typing",
+    "messageReaction",
+    "endOfConversation",
+    "deleteUserData",
+    "x",
+]
 
 
 @FUZZ

@@ -4,6 +4,7 @@ written only when new or changed (issue 18)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from bot.edge.admission import Busy, UnauthenticatedGate
+from bot.edge.admission import BusyError, UnauthenticatedGate
 from bot.edge.body import too_deep
 from bot.models import ChannelKind, ConversationRef
 from bot.settings import Settings, bot_identity_problems, is_loopback
@@ -40,17 +41,15 @@ from tests.support.alerting import sqlite_url
 )
 def test_depth(body: bytes, deep: bool) -> None:
     assert too_deep(body, 64) is deep
-    if not deep:
-        try:
+    if not deep:  # JSON, or not JSON that the decoder refuses without recursing deeply
+        with contextlib.suppress(ValueError):
             json.loads(body)
-        except ValueError:
-            pass  # not JSON: the decoder refuses it, without recursing deeper than 64
 
 
 def test_the_gate_admits_its_capacity_and_frees_slots() -> None:
     gate = UnauthenticatedGate(2)
     with gate.admitted(), gate.admitted() as second:
-        with pytest.raises(Busy), gate.admitted():
+        with pytest.raises(BusyError), gate.admitted():
             pass
         second.release()
         with gate.admitted():
@@ -105,12 +104,18 @@ def test_serve_on_all_interfaces_without_an_app_id_exits(tmp_path: Path) -> None
     assert "serving" not in done.stdout
 
 
-def ref(conversation_id: str, *, user: str = "29:a", url: str = "https://smba/", at: int = 0) -> ConversationRef:
+def ref(
+    conversation_id: str, *, user: str = "29:a", url: str = "https://smba/", at: int = 0
+) -> ConversationRef:
     return ConversationRef(
         conversation_id=conversation_id,
         channel=ChannelKind.TEAMS,
         kind="channel",
-        reference={"serviceUrl": url, "user": {"id": user}, "conversation": {"id": conversation_id}},
+        reference={
+            "serviceUrl": url,
+            "user": {"id": user},
+            "conversation": {"id": conversation_id},
+        },
         updated_at=datetime(2026, 5, 4, tzinfo=UTC) + timedelta(minutes=at),
     )
 
@@ -131,9 +136,9 @@ async def test_an_unchanged_reference_is_not_written_again(tmp_path: Path) -> No
     event.listen(
         store.engine.sync_engine,
         "before_cursor_execute",
-        lambda conn, cursor, statement, *rest: begins.append(statement)
-        if statement.startswith("BEGIN")
-        else None,
+        lambda conn, cursor, statement, *rest: (
+            begins.append(statement) if statement.startswith("BEGIN") else None
+        ),
     )
     try:
         await store.upsert_conversation(ref("19:c"))
@@ -144,7 +149,9 @@ async def test_an_unchanged_reference_is_not_written_again(tmp_path: Path) -> No
         assert first == ["BEGIN", "BEGIN IMMEDIATE"]  # a read, then the one write
         await store.upsert_conversation(ref("19:c", url="https://smba/moved/"))
         assert begins[len(first) :] == ["BEGIN", "BEGIN IMMEDIATE"]
-        assert (await store.get_conversation("19:c")).reference["serviceUrl"] == "https://smba/moved/"  # type: ignore[union-attr]
+        assert (await store.get_conversation("19:c")).reference[
+            "serviceUrl"
+        ] == "https://smba/moved/"  # type: ignore[union-attr]
         assert await store.delete_conversation("19:c")
         await store.upsert_conversation(ref("19:c"))
         assert await store.get_conversation("19:c") is not None  # forgotten on delete

@@ -3,8 +3,9 @@
 Teams signs the requests it sends a bot with keys published at the Bot Framework's OpenID
 metadata URL; the bot fetches them into its SigningKeyCache (bot.channels.teams.keys).
 `trust(monkeypatch, key)` gives the bot a cache holding our keys instead, fresh so
-nothing is fetched, and `key.token(...)` signs a token as the Bot Framework would: RS256, issuer https://api.botframework.com, audience the bot's app id, the
-`serviceurl` claim, and the key endorsed for the msteams channel.
+nothing is fetched, and `key.token(...)` signs a token as the Bot Framework would: RS256,
+issuer https://api.botframework.com, audience the bot's app id, the `serviceurl` claim,
+and the key endorsed for the msteams channel.
 """
 
 from __future__ import annotations

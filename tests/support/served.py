@@ -17,7 +17,9 @@ from bot.edge import EdgeLimits, server_options
 
 
 @contextmanager
-def served(app: web.Application, limits: EdgeLimits) -> Iterator[tuple[int, asyncio.AbstractEventLoop]]:
+def served(
+    app: web.Application, limits: EdgeLimits
+) -> Iterator[tuple[int, asyncio.AbstractEventLoop]]:
     """(port, the server's loop) while `app` is served on 127.0.0.1."""
     loop = asyncio.new_event_loop()
     started: Future[tuple[web.AppRunner, int]] = Future()

@@ -23,8 +23,8 @@ from typing import Any
 
 from bot.cards import CardRenderer
 from bot.channels.presenter import AlertPresenter
-from bot.channels.teams.activity_handler import TeamsBot, TenantGate
 from bot.channels.teams import keys
+from bot.channels.teams.activity_handler import TeamsBot, TenantGate
 from bot.channels.teams.adapter import AppType, BotIdentity, build_adapter
 from bot.channels.teams.connector import Connector
 from bot.channels.teams.http import TEAMS_ENDPOINT, TeamsEndpoint, add_routes

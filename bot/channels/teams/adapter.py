@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import jwt
-
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,

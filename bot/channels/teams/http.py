@@ -41,9 +41,9 @@ from msrest.serialization import Model
 from bot.channels.teams import keys
 from bot.channels.teams.activity_handler import TeamsBot
 from bot.edge import EdgeError, check_headers, error_response, read_json
-from bot.edge.admission import Busy
+from bot.edge.admission import BusyError
 from bot.edge.limits import edge_of
-from bot.edge.signing_keys import TokenRefused
+from bot.edge.signing_keys import TokenRefusedError
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ async def _admit(endpoint: TeamsEndpoint, request: web.Request) -> tuple[Any, di
                 raise EdgeError(400, "not an activity")
             assert isinstance(data, dict)
             return await _authenticate(endpoint.adapter, data, header, request), data
-    except Busy:
+    except BusyError:
         log.warning("teams: too many unauthenticated requests at once; refused one")
         raise EdgeError(503, "busy", {"Retry-After": "1"}) from None
 
@@ -108,7 +108,7 @@ async def _admit(endpoint: TeamsEndpoint, request: web.Request) -> tuple[Any, di
 async def _precheck(header: str, request: web.Request) -> None:
     try:
         await keys.precheck(header)
-    except TokenRefused as error:
+    except TokenRefusedError as error:
         _log_refusal(request, error)
         raise EdgeError(401, "unauthorized") from None
 

@@ -19,7 +19,7 @@ from typing import Any, Final
 from botframework.connector.auth import AuthenticationConstants, JwtTokenExtractor
 from botframework.connector.auth.jwt_token_extractor import _OpenIdConfig
 
-from bot.edge.signing_keys import SigningKeyCache, TokenRefused, public_key, verify
+from bot.edge.signing_keys import SigningKeyCache, TokenRefusedError, public_key, verify
 
 #: Where Teams' (and the Emulator's) signing keys are published.
 TRUSTED_METADATA: Final = (
@@ -44,12 +44,12 @@ class _CachedMetadata:
     async def get(self, key_id: str | None) -> Any:
         jwk = await signing_keys().find(key_id, self.url) if key_id else None
         if jwk is None:
-            raise TokenRefused(f"unknown signing key {str(key_id)[:64]!r}")
+            raise TokenRefusedError(f"unknown signing key {str(key_id)[:64]!r}")
         return _OpenIdConfig(public_key(jwk), jwk.get("endorsements", []))
 
 
 class _MetadataByUrl(dict[str, Any]):
-    def get(self, url: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, url: str, default: Any = None) -> Any:
         found = super().get(url)
         return found if found is not None else _CachedMetadata(url)
 
@@ -61,8 +61,8 @@ def install() -> None:
 
 
 async def precheck(authorization: str) -> dict[str, Any]:
-    """The claims of a `Bearer` token signed by a trusted key; TokenRefused otherwise."""
+    """The claims of a `Bearer` token signed by a trusted key; TokenRefusedError otherwise."""
     scheme, _, token = authorization.partition(" ")
     if scheme != "Bearer" or not token.strip():
-        raise TokenRefused("no bearer token")
+        raise TokenRefusedError("no bearer token")
     return await verify(token.strip(), signing_keys())

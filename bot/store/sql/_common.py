@@ -51,7 +51,9 @@ class SqlBase:
     """Runs statements in whatever transaction `scope` provides; statements that only read
     in `reads` (a transaction that takes no write lock), by default the same."""
 
-    def __init__(self, scope: SessionScope, dialect: str, reads: SessionScope | None = None) -> None:
+    def __init__(
+        self, scope: SessionScope, dialect: str, reads: SessionScope | None = None
+    ) -> None:
         self._scope = scope
         self._reads = reads or scope
         self._dialect = dialect

@@ -1,4 +1,4 @@
-"""Busy chats (issue 18): many conversations at once through the whole bot, on SQLite and
+"""BusyError chats (issue 18): many conversations at once through the whole bot, on SQLite and
 on PostgreSQL, and not one server error.
 
 The app is create_app's, authentication off (as with the Agents Playground), with the
