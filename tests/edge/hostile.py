@@ -69,8 +69,8 @@ def send(port: int, data: bytes, *, timeout: float = 20.0) -> Answer:
             sock.sendall(data)
             while chunk := sock.recv(65536):
                 received += chunk
-        except (ConnectionResetError, BrokenPipeError):
-            pass
+        except (ConnectionResetError, BrokenPipeError, TimeoutError):
+            pass  # no (complete) answer: status None
     seconds = time.perf_counter() - started
     head, _, body = bytes(received).partition(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 "):
@@ -223,7 +223,7 @@ def flood(port: int, count: int, threads: int = 8) -> list[int | None]:
         request(body, headers={"Authorization": f"Bearer {forged_token()}"}) for _ in range(count)
     ]
     with ThreadPoolExecutor(threads) as pool:
-        return [answer.status for answer in pool.map(lambda d: send(port, d), data)]
+        return [answer.status for answer in pool.map(lambda d: send(port, d, timeout=15), data)]
 
 
 def _with_header(header: dict[str, Any]) -> str:
