@@ -100,7 +100,7 @@ def blackhole() -> Iterator[int]:
 def trust(key: Any, hole: int) -> None:
     """Make the bot under test trust `key`, and fetch other keys from the black hole."""
     if not HAS_EDGE:  # a checkout from before the key cache: botbuilder's own
-        from datetime import datetime
+        from datetime import datetime, timedelta
 
         from botframework.connector.auth import JwtTokenExtractor
         from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
@@ -109,7 +109,8 @@ def trust(key: Any, hole: int) -> None:
 
         metadata = _OpenIdMetadata(METADATA_URL)
         metadata.keys = [key.jwk()]
-        metadata.last_updated = datetime.now()
+        # Fetched over a day ago: botbuilder refetches (blocking) before looking a key up.
+        metadata.last_updated = datetime.now() - timedelta(hours=25)
         JwtTokenExtractor.metadataCache[METADATA_URL] = metadata
         os.environ["HTTPS_PROXY"] = f"http://127.0.0.1:{hole}"
         return
@@ -132,6 +133,9 @@ def serve(app: web.Application) -> tuple[int, Callable[[], None]]:
 
         options = server_options(app[EDGE].limits)
     loop = asyncio.new_event_loop()
+    # Not the main thread: no signal handlers (an older bot's rule reloader asks for SIGHUP).
+    loop.add_signal_handler = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    loop.remove_signal_handler = lambda *args, **kwargs: True  # type: ignore[method-assign]
     ready: list[Any] = []
 
     async def start() -> None:
@@ -151,8 +155,11 @@ def serve(app: web.Application) -> tuple[int, Callable[[], None]]:
     runner = ready[0]
 
     def stop() -> None:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=60)
-        loop.call_soon_threadsafe(loop.stop)
+        try:
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+            loop.call_soon_threadsafe(loop.stop)
+        except TimeoutError:
+            print("(the bot's event loop is stuck: left behind)", file=sys.stderr)
 
     return runner.addresses[0][1], stop
 
@@ -231,10 +238,10 @@ def run_mode(authenticated: bool, random_count: int, flood_count: int, hole: int
     auth = (lambda: key.header(app_id=APP_ID, service_url=SERVICE_URL)) if key else None
     answers: list[Answer] = []
     try:
-        answers += [send(port, data, timeout=30) for _, data in hand_picked(auth)]
+        answers += [send(port, data, timeout=10) for _, data in hand_picked(auth)]
         rng = random.Random(17)
         answers += [
-            send(port, data, timeout=30) for data in random_requests(random_count, rng, auth)
+            send(port, data, timeout=10) for data in random_requests(random_count, rng, auth)
         ]
         latencies: list[float] = []
         if authenticated and flood_count:

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 #: BEGIN IMMEDIATE attempts (each waiting up to the busy timeout) before the error is raised.
 LOCK_RETRIES: Final = 3
+#: PostgreSQL connections kept, opened beyond those when busy, and seconds to wait for one.
+POOL_SIZE: Final = 10
+POOL_OVERFLOW: Final = 20
+POOL_TIMEOUT: Final = 60.0
 #: Execution option: this transaction only reads (SQLite: BEGIN, not BEGIN IMMEDIATE).
 READ_ONLY: Final = "alertbot_read_only"
 
@@ -69,7 +73,16 @@ def create_engine(database_url: str, *, schema: str | None = None) -> AsyncEngin
     connect_args: dict[str, Any] = {}
     if schema is not None:
         connect_args["server_settings"] = {"search_path": schema}
-    return create_async_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    # Busy chats run many short transactions at once: more connections than SQLAlchemy's
+    # default (5 + 10), and a longer wait for one before a turn fails (issue 18).
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
+        pool_timeout=POOL_TIMEOUT,
+        connect_args=connect_args,
+    )
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:

@@ -4,7 +4,8 @@ that a stall of the bot's event loop shows as a slow /healthz.
 
 The signing keys come from a local OpenID metadata server that answers only after 3 s
 (as an unreachable or slow login.botframework.com would): a flood of tokens with random
-key ids makes at most one fetch per metadata URL and /healthz stays fast meanwhile.
+key ids (sent from other processes) makes one fetch per metadata URL, and /healthz stays
+fast meanwhile.
 """
 
 from __future__ import annotations
@@ -121,7 +122,10 @@ def test_a_flood_of_forged_tokens_leaves_healthz_fast(
 
     assert statuses <= {401, 503}
     assert len(latencies) >= 5
-    assert max(latencies) < 50, (max(latencies), statistics.median(latencies))
+    # Typically under 50 ms, and none near the 1-10 s stalls of a blocking fetch: on a
+    # shared, loaded machine a process can lose the CPU for longer than 50 ms now and then.
+    assert statistics.median(latencies) < 50, latencies
+    assert max(latencies) < 1000, latencies
     assert cache.fetches == len(teams_keys.TRUSTED_METADATA)  # one per URL, not per token
     assert late.status == 401
     assert late.seconds < 0.05
