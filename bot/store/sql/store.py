@@ -138,11 +138,10 @@ class SqlStore(SqlOperations, Store):
         return [saved[alert.id] for alert in alerts]
 
     async def ping(self) -> None:
-        """Whether the database would take a write now (SQLite: its lock is free), asked
-        beside this process's own queue of writers, not behind it."""
-        with unavailable():
-            async with self._sessions.begin() as session:
-                await session.execute(text("SELECT 1"))
+        """Whether the database takes a write (SQLite: its lock can be had), in turn with
+        this process's writers: beside them it would starve while they keep the lock busy."""
+        async with self._own_transaction() as session:
+            await session.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self._engine.dispose()
