@@ -38,6 +38,7 @@ from bot.channels.teams import add_routes as add_teams_routes
 from bot.channels.teams.cards import CardRenderer
 from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
+from bot.edge import EDGE, Edge, EdgeLimits
 from bot.errors import ConfigError
 from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notify import (
@@ -105,6 +106,15 @@ def bot_identity(settings: Settings) -> BotIdentity:
     )
 
 
+def edge_limits(settings: Settings) -> EdgeLimits:
+    """What the HTTP edge tolerates from callers not yet authenticated (bot.edge)."""
+    return EdgeLimits(
+        header_timeout=settings.http_header_timeout_seconds,
+        body_timeout=settings.http_body_timeout_seconds,
+        max_unauthenticated=settings.http_max_unauthenticated,
+    )
+
+
 def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
     """Where "Open in Log Analytics" leads; None (no button) unless both ids are set."""
     if settings.azure_tenant_id and settings.azure_workspace_resource_id:
@@ -152,6 +162,7 @@ def create_app(
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
     renderer = CardRenderer()
     app = web.Application(client_max_size=256 * 1024)
+    app[EDGE] = Edge(edge_limits(settings))
     app[SETTINGS] = settings
     app[CLOCK] = now
     app[RULES] = RuleBook(rules, loaded_at=now())

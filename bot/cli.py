@@ -200,7 +200,8 @@ def _run(args: argparse.Namespace, *, debug: bool) -> int:
 
 
 def _serve(settings: Settings, *, debug: bool) -> int:
-    from bot.app import create_app
+    from bot.app import create_app, edge_limits
+    from bot.edge import server_options
     from bot.serve import bind, serve
     from bot.settings import bot_identity_problems
     from bot.store import StoreUnavailableError
@@ -208,7 +209,9 @@ def _serve(settings: Settings, *, debug: bool) -> int:
     identity = bot_identity_problems(settings)
     if identity:
         return _fail_problems(
-            "not starting: the bot's Microsoft app identity is incomplete", identity, EXIT_USAGE
+            "not starting: the bot's Microsoft app identity is incomplete or unsafe",
+            identity,
+            EXIT_USAGE,
         )
     try:
         app = create_app(settings)
@@ -219,7 +222,8 @@ def _serve(settings: Settings, *, debug: bool) -> int:
         print(f"alertbot serving on http://{settings.host}:{settings.port}", flush=True)
 
     try:
-        asyncio.run(serve(app, bind(settings.host, settings.port), announce))
+        options = server_options(edge_limits(settings))
+        asyncio.run(serve(app, bind(settings.host, settings.port), announce, options))
     except ConfigError as error:
         return _fail_problems("not starting", error.problems, EXIT_USAGE)
     except (StoreUnavailableError, WorkspaceError) as error:

@@ -13,8 +13,8 @@ import asyncio
 import errno
 import signal
 import socket
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -52,14 +52,21 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(app: web.Application, sock: socket.socket, announce: Callable[[], None]) -> None:
-    """Start `app` on `sock`, call `announce` once it serves, and serve until SIGINT/SIGTERM."""
+async def serve(
+    app: web.Application,
+    sock: socket.socket,
+    announce: Callable[[], None],
+    options: Mapping[str, Any] | None = None,
+) -> None:
+    """Start `app` on `sock`, call `announce` once it serves, and serve until SIGINT/SIGTERM.
+
+    `options` are the server's settings (bot.edge.server_options: timeouts, header limits)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     stop_signals = (signal.SIGINT, signal.SIGTERM)
     for stop_signal in stop_signals:
         loop.add_signal_handler(stop_signal, stop.set)
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS, **(options or {}))
     try:
         await runner.setup()  # the application's start-up: raises what fails there
         if not stop.is_set():

@@ -6,6 +6,7 @@ Invalid settings raise ConfigError with one line per problem, naming the variabl
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -110,6 +111,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=3978, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The HTTP edge (bot.edge): slow or hostile callers.
+    http_header_timeout_seconds: float = Field(default=10, ge=1, le=300)
+    http_body_timeout_seconds: float = Field(default=10, ge=1, le=300)
+    http_max_unauthenticated: int = Field(default=64, ge=1, le=10_000)
+    # Serve without an app id on a non-loopback address: anyone who reaches the port can
+    # act as anyone. Never in production.
+    insecure_unauthenticated_on_network: bool = False
 
     # The Teams app package (`alertbot manifest`).
     microsoft_app_id: str | None = Field(default=None, pattern=_GUID)
@@ -161,6 +169,13 @@ def bot_identity_problems(settings: Settings) -> list[str]:
     if not settings.microsoft_app_id:
         if settings.microsoft_app_password is not None:
             return [f"{app}_PASSWORD is set but {app}_ID is empty"]
+        if not is_loopback(settings.host) and not settings.insecure_unauthenticated_on_network:
+            return [
+                f"{app}_ID is empty (no authentication) but {ENV_PREFIX}HOST={settings.host} "
+                "is not a loopback address: anyone who can reach the port could act as any "
+                f"user. Set {app}_ID, or {ENV_PREFIX}HOST=127.0.0.1, or (never in production) "
+                f"{ENV_PREFIX}INSECURE_UNAUTHENTICATED_ON_NETWORK=true"
+            ]
         return []
     kind, problems = settings.microsoft_app_type, []
     if kind != "UserAssignedMSI" and settings.microsoft_app_password is None:
@@ -168,6 +183,16 @@ def bot_identity_problems(settings: Settings) -> list[str]:
     if kind != "MultiTenant" and not settings.microsoft_app_tenant_id:
         problems.append(f"{app}_TENANT_ID is required when {app}_TYPE={kind}")
     return problems
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or `localhost`) is reachable from this machine only."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(

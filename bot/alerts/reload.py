@@ -103,11 +103,15 @@ class RuleReloader:
         if self._poll_interval > 0:
             self._spawn(self._watch())
         if hasattr(signal, "SIGHUP"):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
+            try:
+                asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
+            except RuntimeError:  # not the main thread (an embedded or test server)
+                log.info("rules: no SIGHUP reload outside the main thread")
 
     async def stop(self) -> None:
         if hasattr(signal, "SIGHUP"):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            with contextlib.suppress(RuntimeError):
+                asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):

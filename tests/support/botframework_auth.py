@@ -1,11 +1,11 @@
 """Bot Framework channel tokens signed with a local RSA key that botbuilder is made to trust.
 
 Teams signs the requests it sends a bot with keys published at the Bot Framework's OpenID
-metadata URL; botbuilder fetches them (with blocking `requests`) and caches them in
-`JwtTokenExtractor.metadataCache`. `trust(monkeypatch, key)` puts our key there instead,
-marked fresh so nothing is fetched, and `key.token(...)` signs a token as the Bot Framework
-would: RS256, issuer https://api.botframework.com, audience the bot's app id, the
-`serviceurl` claim, and the key endorsed for the msteams channel.
+metadata URL; the bot fetches them into its SigningKeyCache (bot.channels.teams.keys).
+`trust(monkeypatch, key)` gives the bot a cache holding our keys instead, fresh so
+nothing is fetched, and `key.token(...)` signs a token as the Bot Framework would: RS256,
+issuer https://api.botframework.com, audience the bot's app id, the `serviceurl` claim,
+and the key endorsed for the msteams channel.
 """
 
 from __future__ import annotations
@@ -13,15 +13,16 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import jwt
 import pytest
-from botframework.connector.auth import AuthenticationConstants, JwtTokenExtractor
-from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
+from botframework.connector.auth import AuthenticationConstants
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from bot.channels.teams import keys as teams_keys
+from bot.edge.signing_keys import SigningKeyCache
 
 METADATA_URL = AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
 ISSUER = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
@@ -74,10 +75,9 @@ class SigningKey:
         return f"Bearer {self.token(**claims)}"
 
 
-def trust(monkeypatch: pytest.MonkeyPatch, *keys: SigningKey) -> None:
-    """Make botbuilder accept tokens signed by `keys` (and only those), fetching nothing."""
-    metadata = _OpenIdMetadata(METADATA_URL)
-    metadata.keys = [key.jwk() for key in keys]
-    # Fresh: botbuilder refreshes after a day, or after an hour for an unknown key id.
-    metadata.last_updated = datetime.now()
-    monkeypatch.setitem(JwtTokenExtractor.metadataCache, METADATA_URL, metadata)
+def trust(monkeypatch: pytest.MonkeyPatch, *keys: SigningKey) -> SigningKeyCache:
+    """Make the bot accept tokens signed by `keys` (and only those), fetching nothing."""
+    cache = SigningKeyCache(teams_keys.TRUSTED_METADATA)
+    cache.preload(METADATA_URL, [key.jwk() for key in keys])
+    monkeypatch.setattr(teams_keys, "_cache", cache)
+    return cache

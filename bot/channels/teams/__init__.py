@@ -2,6 +2,7 @@
 imports it, so moving to the Microsoft 365 Agents SDK later changes this package alone.
 
     adapter.py           CloudAdapter and its authentication, from the bot's identity
+    keys.py              botbuilder's token checks served from bot.edge's signing key cache
     http.py              POST /api/messages: the edge, and its one error path
     activity_handler.py  one turn: conversation references, messages, card buttons
     conversations.py     Teams ids, kinds, tenants and callers; stored references
@@ -24,6 +25,7 @@ from typing import Any
 from bot.channels.delivery import TIME_BUDGET, ChannelNotifier, NotifierStore
 from bot.channels.presenter import AlertPresenter
 from bot.channels.shown import ShownMessages
+from bot.channels.teams import keys
 from bot.channels.teams.activity_handler import TeamsBot
 from bot.channels.teams.adapter import AppType, BotIdentity, build_adapter
 from bot.channels.teams.cards import CardRenderer
@@ -54,6 +56,8 @@ class TeamsChannel:
         self, identity: BotIdentity, *, adapter: Any = None, pacer: Pacer | None = None
     ) -> None:
         self.identity = identity
+        if identity.authenticated:
+            keys.install()
         self.adapter = adapter if adapter is not None else build_adapter(identity)
         self.pacer = pacer or Pacer()
         self.shown = ShownMessages()
@@ -77,7 +81,9 @@ class TeamsChannel:
             pacer=self.pacer,
             clock=clock,
         )
-        return TeamsEndpoint(adapter=self.adapter, bot=bot)
+        return TeamsEndpoint(
+            adapter=self.adapter, bot=bot, authenticated=self.identity.authenticated
+        )
 
     def notifier(
         self,

@@ -5,18 +5,27 @@ SingleTenant (app id, password, tenant) by default; MultiTenant; or UserAssigned
 user-assigned managed identity whose client id is the bot's app id, and its tenant).
 An empty app id turns authentication off: for local use only (the Agents Playground).
 
-Two changes to botbuilder's defaults, both because of how it talks to the Bot Connector:
+Three changes to botbuilder's defaults, all because of how it talks to the Bot Connector:
 credentials are cached per (app, scope, authority), since botbuilder makes new ones per
-turn and each new one fetches a new token; and connector clients get a short timeout and
-no retries of their own (`tune_client`), since msrest would otherwise retry 5xx answers
-for minutes inside one delivery: the outbox decides about retries, honouring Retry-After.
+turn and each new one fetches a new token; their token is acquired in a worker thread
+(`_TokenInThread`) before a connector client is made, since botbuilder's
+`get_access_token` is a blocking MSAL/HTTP call made on the event loop (hourly, 1-10 s);
+and connector clients get a short timeout and no retries of their own (`tune_client`),
+since msrest would otherwise retry 5xx answers for minutes inside one delivery: the
+outbox decides about retries, honouring Retry-After.
+
+Inbound tokens are checked against keys from bot.edge's SigningKeyCache (keys.py).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+import jwt
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -24,10 +33,16 @@ from botbuilder.integration.aiohttp import (
 )
 from botframework.connector.auth import ServiceClientCredentialsFactory
 
+log = logging.getLogger(__name__)
+
 AppType = Literal["SingleTenant", "MultiTenant", "UserAssignedMSI"]
 
 #: Seconds one Bot Connector request may take. Teams answers in well under a second.
 REQUEST_TIMEOUT: Final = 8.0
+#: A token is renewed (in a thread) when it has less than this many seconds left.
+TOKEN_RENEW_AHEAD: Final = 600.0
+#: Seconds before a failed token acquisition is tried again.
+RENEW_RETRY: Final = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +76,7 @@ class _CachedCredentials(ServiceClientCredentialsFactory):  # type: ignore[misc]
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self._made: dict[tuple[str, str, str, bool], Any] = {}
+        self._tokens: dict[tuple[str, str, str, bool], _TokenInThread] = {}
 
     async def is_valid_app_id(self, app_id: str) -> bool:
         return bool(await self._inner.is_valid_app_id(app_id))
@@ -73,10 +89,64 @@ class _CachedCredentials(ServiceClientCredentialsFactory):  # type: ignore[misc]
     ) -> Any:
         key = (app_id or "", oauth_scope or "", login_endpoint or "", validate_authority)
         if key not in self._made:
-            self._made[key] = await self._inner.create_credentials(
+            credentials = await self._inner.create_credentials(
                 app_id, oauth_scope, login_endpoint, validate_authority
             )
+            self._made[key] = credentials
+            self._tokens[key] = _TokenInThread(credentials)
+        await self._tokens[key].renew()
         return self._made[key]
+
+
+class _TokenInThread:
+    """Serves `get_access_token` from a token acquired in a worker thread by `renew()`.
+
+    botbuilder calls `credentials.get_access_token()` synchronously, on the event loop,
+    to sign each connector request; the original (MSAL: a blocking HTTP call when its
+    cache is empty or stale) now runs in a thread before a connector client is made, well
+    ahead of expiry. If it failed, requests fail (PermissionError, which the callers
+    already handle) instead of trying again on the loop; renewal is retried after
+    RENEW_RETRY seconds."""
+
+    def __init__(self, credentials: Any) -> None:
+        self._acquire = credentials.get_access_token
+        self._needed = bool(getattr(credentials, "microsoft_app_id", ""))
+        self._token: str | None = None
+        self._expires = 0.0
+        self._retry_at = 0.0
+        self._failure = "not acquired yet"
+        credentials.get_access_token = self.get_access_token
+
+    def get_access_token(self, force_refresh: bool = False) -> str:
+        if self._token is None or not self._fresh(margin=0):
+            raise PermissionError(f"no Bot Connector token: {self._failure}")
+        return self._token
+
+    async def renew(self) -> None:
+        if not self._needed or self._fresh(margin=TOKEN_RENEW_AHEAD):
+            return
+        if time.monotonic() < self._retry_at:
+            return
+        try:
+            token = await asyncio.to_thread(self._acquire)
+        except Exception as error:  # MSAL, requests, PermissionError: all mean "no token"
+            self._failure = f"{type(error).__name__}: {error}"
+            self._retry_at = time.monotonic() + RENEW_RETRY
+            log.warning("teams: could not acquire a Bot Connector token: %s", self._failure)
+            return
+        self._token, self._expires = token, _expiry(token)
+
+    def _fresh(self, *, margin: float) -> bool:
+        return self._token is not None and time.time() < self._expires - margin
+
+
+def _expiry(token: str) -> float:
+    """The token's `exp` (not verified: it is our own token); 30 minutes if unreadable."""
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        exp = None
+    return float(exp) if isinstance(exp, int | float) else time.time() + 1800
 
 
 def build_adapter(identity: BotIdentity) -> Any:

@@ -63,5 +63,6 @@ def error_answer(code: str, message: str) -> Any:
 
 
 def not_implemented() -> Any:
-    """An invoke we do not handle (message extensions, sign-in, ...)."""
-    return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
+    """An invoke we do not handle (message extensions, sign-in, ...): an empty 200, so
+    Teams shows nothing and no server error is counted (botbuilder's default is 501)."""
+    return InvokeResponse(status=int(HTTPStatus.OK))

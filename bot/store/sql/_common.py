@@ -48,10 +48,14 @@ def reuse(session: AsyncSession) -> SessionScope:
 
 
 class SqlBase:
-    """Runs statements in whatever transaction `scope` provides."""
+    """Runs statements in whatever transaction `scope` provides; statements that only read
+    in `reads` (a transaction that takes no write lock), by default the same."""
 
-    def __init__(self, scope: SessionScope, dialect: str) -> None:
+    def __init__(
+        self, scope: SessionScope, dialect: str, reads: SessionScope | None = None
+    ) -> None:
         self._scope = scope
+        self._reads = reads or scope
         self._dialect = dialect
 
     def _insert(self, row: type[Base]) -> sqlite.Insert | postgresql.Insert:
@@ -59,5 +63,5 @@ class SqlBase:
         return postgresql.insert(row) if self._dialect == "postgresql" else sqlite.insert(row)
 
     async def _all(self, statement: Select[_Row]) -> list[_Row]:
-        async with self._scope() as session:
+        async with self._reads() as session:
             return list(await session.scalars(statement, execution_options=FRESH))

@@ -48,13 +48,13 @@ class AlertSql(SqlBase, AlertOperations, MuteOperations):
 
     async def last_alert_id(self) -> int:
         counter = select(CounterRow.value).where(CounterRow.name == _ALERT_COUNTER)
-        async with self._scope() as session:
+        async with self._reads() as session:
             handed_out = await session.scalar(counter)
             stored = await session.scalar(select(func.max(AlertRow.id)))
         return max(handed_out or 0, stored or 0)
 
     async def get_alert(self, alert_id: int) -> AlertInstance | None:
-        async with self._scope() as session:
+        async with self._reads() as session:
             row = await session.get(AlertRow, alert_id, populate_existing=True)
             return row.to_model() if row else None
 
@@ -108,7 +108,7 @@ class AlertSql(SqlBase, AlertOperations, MuteOperations):
                 await session.execute(insert(DimensionStateRow), rows)
 
     async def get_rule_health(self, rule_id: str) -> RuleHealth | None:
-        async with self._scope() as session:
+        async with self._reads() as session:
             row = await session.get(RuleHealthRow, rule_id, populate_existing=True)
             return row.to_model() if row else None
 

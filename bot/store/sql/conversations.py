@@ -32,7 +32,7 @@ class ConversationSql(SqlBase, ConversationOperations, AuditOperations):
             await session.execute(statement)
 
     async def get_conversation(self, conversation_id: str) -> ConversationRef | None:
-        async with self._scope() as session:
+        async with self._reads() as session:
             row = await session.get(ConversationRow, conversation_id, populate_existing=True)
             return row.to_model() if row else None
 

@@ -1,7 +1,15 @@
-"""The store itself: transactions, one evaluation cycle, connecting and migrating."""
+"""The store itself: transactions, one evaluation cycle, connecting and migrating.
+
+Transactions that only read take no write lock (on SQLite a plain BEGIN, in WAL mode a
+snapshot that never waits for the writer); those that write take it up front (BEGIN
+IMMEDIATE, see engine.py) and, on SQLite, one at a time in this process (`_writer`), so
+requests queue here, briefly, instead of on the file lock where waits time out. A
+conversation reference is written only when new or changed (KnownConversations).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -9,13 +17,14 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.models import AlertInstance, DimensionState, OutboxItem, RuleHealth
+from bot.models import AlertInstance, ConversationRef, DimensionState, OutboxItem, RuleHealth
 from bot.store import migrate
 from bot.store.base import RuleState, Store, StoreOperations
-from bot.store.engine import create_engine
+from bot.store.engine import READ_ONLY, create_engine
 from bot.store.sql._common import reuse, unavailable
 from bot.store.sql.alerts import AlertSql
 from bot.store.sql.conversations import ConversationSql
+from bot.store.sql.known import KnownConversations
 from bot.store.sql.outbox import OutboxSql
 
 
@@ -44,7 +53,9 @@ class SqlStore(SqlOperations, Store):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        super().__init__(self._own_transaction, engine.dialect.name)
+        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._known = KnownConversations()
+        super().__init__(self._own_transaction, engine.dialect.name, self._read_transaction)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -52,9 +63,38 @@ class SqlStore(SqlOperations, Store):
 
     @asynccontextmanager
     async def _own_transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._write_turn():
+            with unavailable():
+                async with self._sessions.begin() as session:
+                    yield session
+
+    @asynccontextmanager
+    async def _write_turn(self) -> AsyncIterator[None]:
+        if self._writer is None:
+            yield
+            return
+        async with self._writer:
+            yield
+
+    @asynccontextmanager
+    async def _read_transaction(self) -> AsyncIterator[AsyncSession]:
         with unavailable():
             async with self._sessions.begin() as session:
+                await session.connection(execution_options={READ_ONLY: True})
                 yield session
+
+    async def upsert_conversation(self, ref: ConversationRef) -> None:
+        """Written only if new or changed since this process last saw it stored."""
+        if self._known.holds(ref):
+            return
+        stored = await self.get_conversation(ref.conversation_id)
+        if stored is None or not _same(stored, ref):
+            await super().upsert_conversation(ref)
+        self._known.remember(ref)
+
+    async def delete_conversation(self, conversation_id: str) -> bool:
+        self._known.forget(conversation_id)
+        return await super().delete_conversation(conversation_id)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreOperations]:
@@ -62,9 +102,9 @@ class SqlStore(SqlOperations, Store):
             yield SqlOperations(reuse(session), self._dialect)
 
     async def load_rule_state(self, rule_id: str, *, now: datetime) -> RuleState:
-        async with self._own_transaction() as session:
+        async with self._read_transaction() as session:
             if self._dialect == "postgresql":
-                # One snapshot for the four reads (SQLite's BEGIN IMMEDIATE already is one).
+                # One snapshot for the four reads (SQLite's transaction already is one).
                 await session.execute(
                     text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 )
@@ -98,11 +138,19 @@ class SqlStore(SqlOperations, Store):
         return [saved[alert.id] for alert in alerts]
 
     async def ping(self) -> None:
+        """Whether the database takes a write (SQLite: its lock can be had), in turn with
+        this process's writers: beside them it would starve while they keep the lock busy."""
         async with self._own_transaction() as session:
             await session.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+
+def _same(stored: ConversationRef, ref: ConversationRef) -> bool:
+    from bot.store.sql.known import fingerprint
+
+    return fingerprint(stored) == fingerprint(ref)
 
 
 def _check_cycle(

@@ -14,7 +14,8 @@ from aiohttp import web
 
 from bot.channels.teams import BotIdentity, TeamsChannel
 from bot.channels.teams.cards import CardRenderer
-from bot.channels.teams.http import MAX_BODY, MAX_ID_BYTES
+from bot.channels.teams.http import MAX_ID_BYTES
+from bot.edge.limits import MAX_BODY
 from bot.store.sql import SqlStore
 from tests.channels.teams.conftest import (
     APP_ID,
@@ -158,20 +159,33 @@ async def test_a_key_not_endorsed_for_teams_is_refused(
     ],
 )
 async def test_requests_that_are_not_activities(
-    secured: Client, body: Any, headers: dict[str, str], status: int, error: str | None
+    secured: Client,
+    key: SigningKey,
+    body: Any,
+    headers: dict[str, str],
+    status: int,
+    error: str | None,
 ) -> None:
-    got, answer = await post(secured, body, **headers)
+    auth = key.header(app_id=APP_ID, service_url=SERVICE_URL)
+    got, answer = await post(secured, body, Authorization=auth, **headers)
     assert got == status
     assert answer["error"] == (error or answer["error"])
 
 
-async def test_an_oversized_body_without_a_length_is_413(secured: Client) -> None:
+async def test_an_oversized_body_without_a_length_is_413(secured: Client, key: SigningKey) -> None:
     async def chunks() -> Any:
         for _ in range(MAX_BODY // 1024 + 2):
             yield b" " * 1024
 
-    response = await secured.post("/api/messages", data=chunks(), headers=JSON)
+    auth = {"Authorization": key.header(app_id=APP_ID, service_url=SERVICE_URL)}
+    response = await secured.post("/api/messages", data=chunks(), headers=JSON | auth)
     assert response.status == 413
+
+
+async def test_without_a_trusted_token_the_body_is_not_even_read(secured: Client) -> None:
+    """The signature is checked first: a body the decoder would choke on is never decoded."""
+    status, body = await post(secured, b"[" * 5000 + b"]" * 5000)
+    assert (status, body) == (401, {"error": "unauthorized"})
 
 
 async def test_a_failing_turn_is_500_with_a_short_body(
