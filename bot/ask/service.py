@@ -7,6 +7,7 @@ table built from it (rebuilt only when the cache reloads).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -38,8 +39,11 @@ class Asker:
         return self._clock()
 
     async def understand(self, text: str) -> Understanding:
+        """Read on a worker thread: reading is pure, and the event loop keeps serving."""
         index, aliases = await self._names()
-        return understand(text, self.matcher, aliases, index, now=self.now)
+        return await asyncio.to_thread(
+            understand, text, self.matcher, aliases, index, now=self.now
+        )
 
     async def choose(self, data: Mapping[str, Any]) -> Understanding | None:
         """What an `ask.choose` button asks for; None when its data no longer fits."""

@@ -24,6 +24,10 @@ from bot.ask.timephrases import TimeWindow, WindowError, parse_window
 
 MAX_CHOICES: Final = 6
 SUGGESTIONS: Final = 3
+#: Longer text is no question (Teams allows 28,000 characters): answered at once, unread.
+MAX_QUESTION: Final = 500
+#: How much of a question the "not understood" answer repeats.
+ECHO: Final = 80
 #: Where each parameter kind takes its value from, in order of preference.
 SOURCES: Final[Mapping[ParameterKind, tuple[MentionKind, ...]]] = {
     "job": ("job",),
@@ -78,6 +82,8 @@ def understand(
     text: str, matcher: Matcher, aliases: AliasTable, index: EntityIndex, *, now: datetime
 ) -> Understanding:
     """What `text` asks, against the catalog and the workspace's names, as of `now`."""
+    if len(text) > MAX_QUESTION:
+        return NotUnderstood(echo(text), ())
     reading = matcher.read(text, aliases, now=now)
     ranked = matcher.rank(reading)
     limits = matcher.catalog.limits
@@ -88,7 +94,7 @@ def understand(
             return HelpWanted(matcher.catalog.commands)
         close = [s.command for s in ranked[:SUGGESTIONS] if s.value > 0]
         suggestions = _plain_choices(close, reading, index, now=now, limit=limit)
-        return NotUnderstood(text.strip(), suggestions)
+        return NotUnderstood(echo(text), suggestions)
     if best.command.kind == "help":
         return HelpWanted(matcher.catalog.commands)
     rivals = [s for s in ranked[1:MAX_CHOICES] if s.value >= best.value - limits.margin]
@@ -97,6 +103,12 @@ def understand(
         choices = _plain_choices(commands, reading, index, now=now, limit=limit)
         return Choices(messages.ask_which_command(), choices)
     return resolve(best.command, reading, index, now=now, limit=limit)
+
+
+def echo(text: str) -> str:
+    """The question as repeated to its author: one line, at most ECHO characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= ECHO else f"{line[: ECHO - 1].rstrip()}…"
 
 
 def resolve(

@@ -10,6 +10,7 @@ time range and a row cap, and the whole pipeline (text -> command -> KQL) keeps 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from bot.ask.bind import BoundQuestion, bind_question, with_row_cap
 from bot.ask.catalog import load_catalog, sample_bind, template_problems
 from bot.ask.entities import EntityIndex
 from bot.ask.matcher import Matcher
-from bot.ask.mentions import AliasTable
+from bot.ask.mentions import AliasTable, scan
 from bot.ask.model import Command
 from bot.ask.timephrases import parse_window
 from bot.ask.understand import Resolved, from_choice, understand
@@ -207,3 +208,18 @@ def _shared() -> tuple[Matcher, AliasTable, EntityIndex]:
 
 
 MATCHER, ALIASES, INDEX = _shared()
+
+
+LONG = 28_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * LONG, "a." * (LONG // 2), "<at>" * (LONG // 4), " @" + "a" * (LONG - 3) + "@"],
+    ids=["upn-like-run", "dotted-run", "unclosed-at", "at-word-at"],
+)
+def test_finding_names_takes_one_pass_over_any_text(text: str, aliases: AliasTable) -> None:
+    """Issue 19: these took 5-20 s each with the old patterns (quadratic); now milliseconds."""
+    started = time.perf_counter()
+    scan(text, aliases)
+    assert time.perf_counter() - started < 1.0
