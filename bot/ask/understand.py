@@ -79,7 +79,13 @@ Understanding = Resolved | Choices | NotUnderstood | HelpWanted
 
 
 def understand(
-    text: str, matcher: Matcher, aliases: AliasTable, index: EntityIndex, *, now: datetime
+    text: str,
+    matcher: Matcher,
+    aliases: AliasTable,
+    index: EntityIndex,
+    *,
+    now: datetime,
+    previous: Resolved | None = None,
 ) -> Understanding:
     """What `text` asks, against the catalog and the workspace's names, as of `now`."""
     if len(text) > MAX_QUESTION:
