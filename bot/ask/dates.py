@@ -45,8 +45,11 @@ PATTERNS: Final = (
         rf"(?P<t1>{TIME_WORDS})",
         "part_of_day",
     ),
-    (rf"\b(?:on\s+)?(?P<d1>{_ISO}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?!\d)"
-     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH})", "date"),  # fmt: skip
+    (
+        rf"\b(?:on\s+)?(?P<d1>{_ISO}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?!\d)"
+        rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH})",
+        "date",
+    ),  # fmt: skip
     (rf"\b(?:in|during|for|over)\s+(?:the\s+month\s+of\s+)?(?P<month>{_MONTH})(?!\s*\d)", "month"),
     (r"\b(?:last|previous|past)\s+quarter\b", "last_quarter"),
     (r"\bthis\s+quarter\b", "this_quarter"),

@@ -32,7 +32,9 @@ _SHAPES: Final[tuple[tuple[MentionKind, re.Pattern[str]], ...]] = (
     # back (possessive): one pass over the text, however long the run without an `@`.
     (
         "upn",
-        re.compile(r"(?<![A-Za-z0-9._%+'-])[A-Za-z0-9._%+'-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)+"),
+        re.compile(
+            r"(?<![A-Za-z0-9._%+'-])[A-Za-z0-9._%+'-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)+"
+        ),
     ),
     ("guid", re.compile(rf"\b{_GUID}\b")),
     ("quoted", re.compile(r"\"([^\"]{1,200})\"|“([^”]{1,200})”|(?<!\w)'([^']{1,200})'(?!\w)")),
@@ -89,7 +91,7 @@ class AliasTable:
             *_job_aliases(index.of("job"), vocabulary, common),
             *(
                 (alias, named)
-                for kind in ("group", "workflow", "extension", "error_code")
+                for kind in ("group", "workflow", "extension", "error_code", "user")
                 for alias, named in _name_aliases(index.of(kind), common)
             ),
         ]
@@ -202,6 +204,8 @@ def _job_aliases(
             if distinct and len(word) >= _DISTINCT_WORD_MIN_LENGTH:
                 yield squash(word), job
         for nickname in vocabulary.job_templates.get(job.template, ()):
+            yield squash(nickname), job
+        for nickname in vocabulary.app_nicknames.get(job.name, ()):
             yield squash(nickname), job
 
 

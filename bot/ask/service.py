@@ -41,9 +41,7 @@ class Asker:
     async def understand(self, text: str) -> Understanding:
         """Read on a worker thread: reading is pure, and the event loop keeps serving."""
         index, aliases = await self._names()
-        return await asyncio.to_thread(
-            understand, text, self.matcher, aliases, index, now=self.now
-        )
+        return await asyncio.to_thread(understand, text, self.matcher, aliases, index, now=self.now)
 
     async def choose(self, data: Mapping[str, Any]) -> Understanding | None:
         """What an `ask.choose` button asks for; None when its data no longer fits."""

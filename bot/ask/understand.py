@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from bot import messages
-from bot.ask.bind import Value, clean_text
+from bot.ask.bind import Value, clean_text, compares
 from bot.ask.entities import EntityIndex, Named
 from bot.ask.matcher import Matcher, Reading
 from bot.ask.mentions import AliasTable, Mention, MentionKind
@@ -32,7 +32,7 @@ ECHO: Final = 80
 SOURCES: Final[Mapping[ParameterKind, tuple[MentionKind, ...]]] = {
     "job": ("job",),
     "application": ("job",),
-    "user": ("upn", "guid", "quoted"),
+    "user": ("upn", "guid", "user", "quoted"),
     "group": ("group", "guid", "quoted"),
     "workflow": ("workflow", "quoted"),
     "extension": ("extension", "quoted"),
@@ -95,7 +95,7 @@ def understand(
     limits = matcher.catalog.limits
     limit = limits.max_window
     best = ranked[0] if ranked else None
-    if best is None or best.value < limits.min_score:
+    if best is None or best.value < limits.min_score or _refused(reading, matcher, best.command):
         if not reading.concepts and not reading.scan.mentions and not text.strip():
             return HelpWanted(matcher.catalog.commands)
         close = [s.command for s in ranked[:SUGGESTIONS] if s.value > 0]
@@ -109,6 +109,19 @@ def understand(
         choices = _plain_choices(commands, reading, index, now=now, limit=limit)
         return Choices(messages.ask_which_command(), choices)
     return resolve(best.command, reading, index, now=now, limit=limit)
+
+
+def _refused(reading: Reading, matcher: Matcher, command: Command) -> bool:
+    """Precision over recall: a request to change something, another product, nothing the
+    chosen command explains, or more words no command knows than words it explains."""
+    if reading.imperative or reading.elsewhere:
+        return True
+    if command.kind == "help":
+        return False
+    profile = matcher.profile(command)
+    known = profile.concepts | profile.neutral
+    explained = sum(concept in known for concept in reading.concepts)
+    return explained == 0 or len(reading.unknown) > explained
 
 
 def echo(text: str) -> str:
@@ -143,7 +156,15 @@ def from_choice(
             values[name] = clean_text(given) if isinstance(given, str) else ""
             if spec.required and not values[name]:
                 return None
-    return Resolved(command, values, window) if window is not None else None
+    return Resolved(command, values, anchored(command, window, now)) if window is not None else None
+
+
+def anchored(command: Command, window: TimeWindow, now: datetime) -> TimeWindow:
+    """A comparison needs fixed ends: `last 7d` becomes [now - 7d, now)."""
+    span = window.timespan
+    if not compares(command) or not isinstance(span, timedelta):
+        return window
+    return TimeWindow(window.spec, (now - span, now), window.label, window.capped)
 
 
 def command_window(command: Command, *, now: datetime, limit: timedelta) -> TimeWindow:
@@ -175,7 +196,7 @@ class _Filled:
 def _fill(
     command: Command, reading: Reading, index: EntityIndex, *, now: datetime, limit: timedelta
 ) -> _Filled:
-    window = reading.window or command_window(command, now=now, limit=limit)
+    window = anchored(command, reading.window or command_window(command, now=now, limit=limit), now)
     values: dict[str, Value] = {}
     labels: dict[str, str] = {}
     open_choice: tuple[str, ParameterSpec, list[tuple[Value, str]], str] | None = None
@@ -186,6 +207,11 @@ def _fill(
             values[name] = _clamp(
                 reading.count if reading.count is not None else spec.default, spec
             )
+            continue
+        if spec.kind in ("period_start",):
+            continue
+        if spec.kind == "action":
+            values[name] = reading.actions[0] if len(reading.actions) == 1 else ""
             continue
         options = _options(spec.kind, command, reading)
         values[name], labels[name] = options[0] if options else ("", "")

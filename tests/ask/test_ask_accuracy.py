@@ -56,7 +56,7 @@ def verdict(entry: Mapping[str, Any], got: Understanding, index: EntityIndex) ->
     """None when `got` is what the entry expects, else what is wrong."""
     want = entry["command"]
     if want == "none":
-        return None if isinstance(got, NotUnderstood) else f"expected nothing to fit, got {got!r}"
+        return None if isinstance(got, NotUnderstood) else f"expected nothing, got {_describe(got)}"
     if want == "help":
         return None if isinstance(got, HelpWanted) else f"expected help, got {type(got).__name__}"
     if want == "choices":
@@ -80,8 +80,9 @@ def _parameter_problem(entry: Mapping[str, Any], got: Resolved, index: EntityInd
         if spec.kind == "window":
             want = str(expected.get("window", spec.default))
             value = got.window.spec
-        elif spec.kind == "count":
-            want, value = str(expected.get(name, spec.default)), str(got.values.get(name))
+        elif spec.kind == "count":  # the file calls the N of top-N `top` (a KQL keyword)
+            wanted = expected.get(name, expected.get("top", spec.default))
+            want, value = str(wanted), str(got.values.get(name))
         else:
             raw = expected.get(name)
             want = expected_value(str(raw), index) if raw is not None else ""
