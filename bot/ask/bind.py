@@ -74,13 +74,13 @@ def bind_question(
     """The command's query with `values` bound; BindingError if one cannot be."""
     if command.query is None:
         raise BindingError(f"{command.name} has no query")
-    if compares(command):
-        window = with_previous_period(window)
     parameters = {
         name: _parameter(name, spec.kind, values.get(name, ""), window)
         for name, spec in command.parameters.items()
         if spec.kind != "window"
     }
+    if compares(command):  # after `period_start` took the asked window's start
+        window = with_previous_period(window)
     bound = _count_literals(bind(command.query, parameters).text, command, parameters)
     shown: dict[str, Value] = {
         name: value

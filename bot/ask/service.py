@@ -38,10 +38,13 @@ class Asker:
     def now(self) -> datetime:
         return self._clock()
 
-    async def understand(self, text: str) -> Understanding:
-        """Read on a worker thread: reading is pure, and the event loop keeps serving."""
+    async def understand(self, text: str, *, previous: Resolved | None = None) -> Understanding:
+        """Read on a worker thread: reading is pure, and the event loop keeps serving.
+        `previous` is the conversation's last question, for follow-ups."""
         index, aliases = await self._names()
-        return await asyncio.to_thread(understand, text, self.matcher, aliases, index, now=self.now)
+        return await asyncio.to_thread(
+            understand, text, self.matcher, aliases, index, now=self.now, previous=previous
+        )
 
     async def choose(self, data: Mapping[str, Any]) -> Understanding | None:
         """What an `ask.choose` button asks for; None when its data no longer fits."""

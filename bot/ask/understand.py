@@ -17,6 +17,7 @@ from typing import Final
 from bot import messages
 from bot.ask.bind import Value, clean_text, compares
 from bot.ask.entities import EntityIndex, Named
+from bot.ask.followup import is_follow_up
 from bot.ask.matcher import Matcher, Reading
 from bot.ask.mentions import AliasTable, Mention, MentionKind
 from bot.ask.model import Command, ParameterKind, ParameterSpec
@@ -91,6 +92,10 @@ def understand(
     if len(text) > MAX_QUESTION:
         return NotUnderstood(echo(text), ())
     reading = matcher.read(text, aliases, now=now)
+    if previous is not None and not _refused_outright(reading) and is_follow_up(text, reading):
+        again = _again(previous, reading, now=now)
+        if again is not None:
+            return again
     ranked = matcher.rank(reading)
     limits = matcher.catalog.limits
     limit = limits.max_window
@@ -111,10 +116,31 @@ def understand(
     return resolve(best.command, reading, index, now=now, limit=limit)
 
 
+def _again(previous: Resolved, reading: Reading, *, now: datetime) -> Resolved | None:
+    """The previous question with what the follow-up changes; None if it changes nothing
+    this question can take (`and for Payroll Approvers?` after a provisioning question)."""
+    command = previous.command
+    values, labels = dict(previous.values), dict(previous.labels)
+    changed = reading.window is not None
+    for name, spec in command.parameters.items():
+        if spec.kind == "count" and reading.count is not None:
+            values[name], changed = _clamp(reading.count, spec), True
+        elif spec.kind in SOURCES and (options := _options(spec.kind, command, reading)):
+            (values[name], labels[name]), changed = options[0], True
+    if not changed:
+        return None
+    window = anchored(command, reading.window or previous.window, now)
+    return Resolved(command, values, window, labels)
+
+
+def _refused_outright(reading: Reading) -> bool:
+    return reading.imperative or reading.elsewhere
+
+
 def _refused(reading: Reading, matcher: Matcher, command: Command) -> bool:
     """Precision over recall: a request to change something, another product, nothing the
     chosen command explains, or more words no command knows than words it explains."""
-    if reading.imperative or reading.elsewhere:
+    if _refused_outright(reading):
         return True
     if command.kind == "help":
         return False
