@@ -125,7 +125,8 @@ def _count_literals(kql: str, command: Command, parameters: Mapping[str, Paramet
         kind, token = tokens[index]
         if kind == "IDENTIFIER" and token.text in counts and tokens[index - 1][0] in _NEEDS_LITERAL:
             value = counts[token.text]
-            assert isinstance(value, int) and not isinstance(value, bool)  # checked in _parameter
+            if not isinstance(value, int) or isinstance(value, bool):  # checked in _parameter
+                raise BindingError(f"{token.text} must be a whole number", parameter=token.text)
             start = int(token.start)
             kql = f"{kql[:start]}{value:d}{kql[start + len(token.text) :]}"
     return kql

@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 DAY: Final = timedelta(days=1)
+# fmt: off
 MONTHS: Final = (
     "january", "february", "march", "april", "may", "june", "july", "august", "september",
     "october", "november", "december",
-)  # fmt: skip
+)
+# fmt: on
 _WEEKDAYS: Final = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _MONTH: Final = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -27,7 +29,10 @@ _WEEKDAY: Final = (
 )
 _ISO: Final = r"\d{4}-\d{2}-\d{2}(?:t\d{2}:\d{2})?"
 #: One day, as typed: an ISO date, `nov 3`, `3 nov`, a weekday, today or yesterday.
-DAY_WORDS: Final = rf"(?:{_ISO}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}|{_WEEKDAY}|today|yesterday)"
+DAY_WORDS: Final = (
+    rf"(?:{_ISO}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}"
+    rf"|{_WEEKDAY}|today|yesterday)"
+)
 #: A time of day: `9am`, `6 pm`, `18:30`, `noon`, `midnight`.
 TIME_WORDS: Final = r"(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|noon|midday|midnight)"
 _RANGE_WORD: Final = r"\s*(?:to|and|until|till|through|thru|-|–)\s*"
@@ -49,7 +54,7 @@ PATTERNS: Final = (
         rf"\b(?:on\s+)?(?P<d1>{_ISO}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?!\d)"
         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH})",
         "date",
-    ),  # fmt: skip
+    ),
     (rf"\b(?:in|during|for|over)\s+(?:the\s+month\s+of\s+)?(?P<month>{_MONTH})(?!\s*\d)", "month"),
     (r"\b(?:last|previous|past)\s+quarter\b", "last_quarter"),
     (r"\bthis\s+quarter\b", "this_quarter"),

@@ -12,6 +12,7 @@ Each window has a `spec`: a short phrase the grammar reads back to the same wind
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -198,13 +199,26 @@ def _date(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str 
     return day, day + DAY, None
 
 
-_ABSOLUTE: Final = {
+def _month(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    return (*dates.month_range(match["month"], now), None)
+
+
+def _last_quarter(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    return (*dates.previous_quarter(now), "last quarter")
+
+
+def _this_quarter(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    return (dates.quarter_start(now), now, "this quarter")
+
+
+_Reader = Callable[[re.Match[str], datetime], tuple[datetime, datetime, str | None]]
+_ABSOLUTE: Final[dict[str, _Reader]] = {
     "range": _range,
     "part_of_day": _part_of_day,
     "date": _date,
-    "month": lambda match, now: (*dates.month_range(match["month"], now), None),
-    "last_quarter": lambda match, now: (*dates.previous_quarter(now), "last quarter"),
-    "this_quarter": lambda match, now: (dates.quarter_start(now), now, "this quarter"),
+    "month": _month,
+    "last_quarter": _last_quarter,
+    "this_quarter": _this_quarter,
 }
 
 

@@ -53,7 +53,8 @@ async def test_top_n_error_codes(asker: Asker, workspace: LocalWorkspace) -> Non
     got = [(row["ErrorCode"], row["Failures"]) for row in answer.result.as_dicts()]
     assert len(got) == 3
     assert sorted(r["Failures"] for r in expected) == sorted(f for _, f in got)
-    assert "take 3" in answer.bound.kql and "take n" not in answer.bound.kql
+    assert "take 3" in answer.bound.kql
+    assert "take n" not in answer.bound.kql
 
 
 async def test_success_rate_of_one_job(asker: Asker, workspace: LocalWorkspace) -> None:
@@ -86,7 +87,8 @@ async def test_a_person_by_display_name(asker: Asker, workspace: LocalWorkspace)
     assert answer.bound.values["user"] == "jana.okafor@woodgrove.com"
     [counted] = rows(
         workspace,
-        "AADProvisioningLogs | extend T = parse_json(TargetIdentity), S = parse_json(SourceIdentity)"
+        "AADProvisioningLogs"
+        " | extend T = parse_json(TargetIdentity), S = parse_json(SourceIdentity)"
         ' | where tostring(T.details.UserPrincipalName) =~ "jana.okafor@woodgrove.com"'
         ' or tostring(S.details.UserPrincipalName) =~ "jana.okafor@woodgrove.com"'
         ' or tostring(T.Name) =~ "jana.okafor@woodgrove.com"'
@@ -100,7 +102,8 @@ async def test_an_absolute_range_and_an_action_filter(
     asker: Asker, workspace: LocalWorkspace
 ) -> None:
     answer = await ask(asker, "failed creates in servicenow between Nov 1 and Nov 17")
-    start, end = datetime(2026, 11, 1, tzinfo=NOW.tzinfo), datetime(2026, 11, 18, tzinfo=NOW.tzinfo)
+    start = datetime(2026, 11, 1, tzinfo=NOW.tzinfo)
+    end = datetime(2026, 11, 18, tzinfo=NOW.tzinfo)
     assert answer.bound.timespan == (start, end)
     assert answer.bound.values["action"] == "Create"
     [counted] = rows(
@@ -139,12 +142,12 @@ async def test_a_follow_up_reuses_the_last_question_of_the_same_person(asker: As
     assert isinstance(first.view, AnswerView)
     again = await bot.answer(CALLER, "and for Salesforce?")
     assert isinstance(again.view, AnswerView)
-    facts = dict((f.name, f.value) for f in again.view.facts)
+    facts = {f.name: f.value for f in again.view.facts}
     assert facts["Provisioning job"] == "Salesforce"
     assert facts["Time range"] == "this week"
     later = await bot.answer(CALLER, "same for yesterday")
     assert isinstance(later.view, AnswerView)
-    assert dict((f.name, f.value) for f in later.view.facts)["Time range"] == "yesterday"
+    assert {f.name: f.value for f in later.view.facts}["Time range"] == "yesterday"
     someone_else = replace(CALLER, user_id="00000000-0000-0000-0000-0000000000b0")
     alone = await bot.answer(someone_else, "and for Salesforce?")
     assert not isinstance(alone.view, AnswerView) or alone.view.title != "Provisioning failures"
@@ -174,4 +177,5 @@ def replace_window() -> Any:
 async def test_a_long_message_is_not_read_and_its_echo_is_short(asker: Asker) -> None:
     got = await asker.understand("failures " * 4000)
     assert isinstance(got, NotUnderstood)
-    assert len(got.text) <= 80 and "\n" not in got.text
+    assert len(got.text) <= 80
+    assert "\n" not in got.text
