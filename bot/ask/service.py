@@ -18,7 +18,16 @@ from bot.ask.catalog import Catalog
 from bot.ask.entities import EntityCache, EntityIndex
 from bot.ask.matcher import Matcher
 from bot.ask.mentions import AliasTable
-from bot.ask.understand import HelpWanted, Resolved, Understanding, from_choice, understand
+from bot.ask.understand import (
+    MAX_QUESTION,
+    HelpWanted,
+    NotUnderstood,
+    Resolved,
+    Understanding,
+    echo,
+    from_choice,
+    understand,
+)
 from bot.models import Clock
 from bot.workspace.base import Workspace
 
@@ -40,7 +49,10 @@ class Asker:
 
     async def understand(self, text: str, *, previous: Resolved | None = None) -> Understanding:
         """Read on a worker thread: reading is pure, and the event loop keeps serving.
-        `previous` is the conversation's last question, for follow-ups."""
+        `previous` is the conversation's last question, for follow-ups. Text too long to be
+        a question is answered at once, without reading the workspace's names."""
+        if len(text) > MAX_QUESTION:
+            return NotUnderstood(echo(text), ())
         index, aliases = await self._names()
         return await asyncio.to_thread(
             understand, text, self.matcher, aliases, index, now=self.now, previous=previous
