@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from bot.alerts.binding import BindingError, bind, significant_tokens
@@ -33,7 +33,15 @@ LITERAL_TYPES: Final[Mapping[ParameterKind, ParameterType]] = {
     "error_code": "string",
     "count": "int",
     "bin": "timespan",
+    "period_start": "timespan",
+    "action": "string",
 }
+#: Where a comparison's `period_start` counts from.
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: Operators the embedded engine reads only with a literal after them (`take n` is refused).
+_NEEDS_LITERAL: Final = frozenset({"TAKE", "TOP", "LIMIT"})
+#: The largest count bound (the catalog's own maximum is usually lower).
+MAX_COUNT: Final = 10_000
 #: Longest text value bound; names and ids are far shorter.
 MAX_TEXT: Final = 256
 #: Charts bucket by the hour up to this window, else by the day.
@@ -71,11 +79,13 @@ def bind_question(
         for name, spec in command.parameters.items()
         if spec.kind != "window"
     }
-    bound = bind(command.query, parameters).text
+    if compares(command):  # after `period_start` took the asked window's start
+        window = with_previous_period(window)
+    bound = _count_literals(bind(command.query, parameters).text, command, parameters)
     shown: dict[str, Value] = {
         name: value
         for name, spec in command.parameters.items()
-        if spec.kind not in ("window", "bin")
+        if spec.kind not in ("window", "bin", "period_start")
         for value in (_shown(parameters[name]),)
     }
     shown[command.window_parameter()] = window.spec
@@ -87,6 +97,39 @@ def bind_question(
         body=bound,
         max_rows=max_rows,
     )
+
+
+def compares(command: Command) -> bool:
+    """Whether the command compares its window with the period before it."""
+    return any(spec.kind == "period_start" for spec in command.parameters.values())
+
+
+def with_previous_period(window: TimeWindow) -> TimeWindow:
+    """The window and the period of the same length before it (an anchored window only)."""
+    span = window.timespan
+    if not isinstance(span, tuple):
+        return window
+    start, end = span
+    return TimeWindow(window.spec, (start - (end - start), end), window.label, window.capped)
+
+
+def _count_literals(kql: str, command: Command, parameters: Mapping[str, Parameter]) -> str:
+    """`take n` -> `take 5`: a count after take/top/limit becomes its validated int literal."""
+    counts = {
+        name: parameters[name].value
+        for name, spec in command.parameters.items()
+        if spec.kind == "count"
+    }
+    tokens = significant_tokens(kql)
+    for index in range(len(tokens) - 1, 0, -1):
+        kind, token = tokens[index]
+        if kind == "IDENTIFIER" and token.text in counts and tokens[index - 1][0] in _NEEDS_LITERAL:
+            value = counts[token.text]
+            if not isinstance(value, int) or isinstance(value, bool):  # checked in _parameter
+                raise BindingError(f"{token.text} must be a whole number", parameter=token.text)
+            start = int(token.start)
+            kql = f"{kql[:start]}{value:d}{kql[start + len(token.text) :]}"
+    return kql
 
 
 def clean_text(value: str) -> str:
@@ -131,9 +174,15 @@ def _parameter(name: str, kind: ParameterKind, value: Value, window: TimeWindow)
     literal = LITERAL_TYPES[kind]
     if kind == "bin":
         return Parameter(type="timespan", value=bucket(window))
+    if kind == "period_start":
+        span = window.timespan
+        start = span[0] if isinstance(span, tuple) else EPOCH
+        return Parameter(type="timespan", value=start - EPOCH)
     if literal == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise BindingError(f"{name} must be a whole number", parameter=name)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= MAX_COUNT:
+            raise BindingError(
+                f"{name} must be a whole number from 1 to {MAX_COUNT}", parameter=name
+            )
         return Parameter(type="int", value=value)
     return Parameter(type=literal, value=clean_text(str(value)))
 

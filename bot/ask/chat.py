@@ -14,6 +14,7 @@ from typing import Any
 
 from bot import messages
 from bot.ask.answer import answer_card, choices_card
+from bot.ask.memory import ConversationMemory, RecentQuestions
 from bot.ask.service import Asker
 from bot.ask.understand import Choices, HelpWanted, NotUnderstood, Resolved, Understanding
 from bot.commands.base import Caller, Reply
@@ -28,13 +29,22 @@ log = logging.getLogger(__name__)
 class ChatAnswers:
     """Answers questions in chat with cards."""
 
-    def __init__(self, asker: Asker, *, log_analytics: LogAnalyticsTarget | None = None) -> None:
+    def __init__(
+        self,
+        asker: Asker,
+        *,
+        log_analytics: LogAnalyticsTarget | None = None,
+        memory: ConversationMemory | None = None,
+    ) -> None:
         self._asker = asker
         self._portal = log_analytics
+        #: The last question per person per conversation, for follow-ups (see bot.ask.memory).
+        self._memory = memory or RecentQuestions(clock=lambda: asker.now)
 
     async def answer(self, caller: Caller, text: str) -> Reply:
         """The Router's fallback for text that is no command."""
-        understanding = await self._asker.understand(text)
+        key = _conversation_key(caller)
+        understanding = await self._asker.understand(text, previous=self._memory.last(key))
         return await self._reply(understanding, question=text.strip(), caller=caller)
 
     async def answer_choice(self, caller: Caller, data: Mapping[str, Any]) -> Reply:
@@ -66,6 +76,7 @@ class ChatAnswers:
         return await self._run(understanding, question=question, caller=caller)
 
     async def _run(self, resolved: Resolved, *, question: str | None, caller: Caller) -> Reply:
+        self._memory.remember(_conversation_key(caller), resolved)
         try:
             answer = await self._asker.run(resolved)
         except QueryError:
@@ -80,6 +91,11 @@ class ChatAnswers:
             return Reply(text=messages.workspace_unavailable())
         card = answer_card(answer, question=question, now=self._asker.now, portal=self._portal)
         return Reply(view=card)
+
+
+def _conversation_key(caller: Caller) -> str:
+    """Follow-ups are per person in a conversation: a channel is shared."""
+    return f"{caller.channel}\x1f{caller.conversation_id}\x1f{caller.user_id}"
 
 
 def question_help(asker: Asker) -> tuple[CommandHelp, ...]:

@@ -29,10 +29,18 @@ _COUNT: Final = (
     re.compile(r"\b(\d{1,4})\s+(?:most|top|biggest)\b"),
 )
 _PLACEHOLDER: Final = re.compile(r"\{\w+\}")
+#: The vocabulary's concept for products and logs the bot does not read.
+ELSEWHERE: Final = "elsewhere"
+#: Words before a request's verb: `please delete ...`, `can you reset ...`.
+_POLITE: Final = frozenset(
+    {"please", "pls", "plz", "can", "could", "would", "will", "you", "hey", "hi", "bot", "ok",
+     "okay", "now", "go", "and", "then", "just", "kindly", "|"}
+)  # fmt: skip
 #: Which parameter kinds can hold each kind of mention.
 ACCEPTS: Final[Mapping[MentionKind, tuple[ParameterKind, ...]]] = {
     "job": ("job", "application"),
     "upn": ("user",),
+    "user": ("user",),
     "guid": ("user", "group"),
     "group": ("group",),
     "workflow": ("workflow",),
@@ -55,6 +63,14 @@ class Reading:
     window: TimeWindow | None
     count: int | None
     concepts: tuple[str, ...]
+    #: Words no command knows (not filler, not a concept): what the question says beyond us.
+    unknown: tuple[str, ...] = ()
+    #: Provisioning actions the question names (`creates` -> Create).
+    actions: tuple[str, ...] = ()
+    #: It names something this bot does not read (the vocabulary's `elsewhere`).
+    elsewhere: bool = False
+    #: Its first word asks the bot to change something (`delete ...`).
+    imperative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +79,8 @@ class Profile:
     concepts: frozenset[str]
     examples: tuple[frozenset[str], ...]
     keywords: frozenset[str]
+    #: Concepts a parameter takes (an action filter): neither for nor against the command.
+    neutral: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +117,26 @@ class Matcher:
             corrected = f"{corrected[: window.start]}{BARRIER}{corrected[window.end :]}"
         count, corrected = _count(corrected)
         sequence = [w for piece in corrected.split("|") for w in [*words(piece), ""]]
-        concepts = tuple(c for c in self.lexicon.concepts(sequence) if c in self.vocabulary)
-        return Reading(found, window.window if window else None, count, concepts)
+        read = self.lexicon.concepts(sequence)
+        concepts = tuple(c for c in read if c in self.vocabulary)
+        unknown = tuple(c for c in read if c not in self.vocabulary and not c.isdigit())
+        named = self.catalog.vocabulary.actions
+        actions = tuple(dict.fromkeys(named[c] for c in concepts if c in named))
+        vocabulary = self.catalog.vocabulary
+        first = next((w for w in words(found.rest) if w not in _POLITE), "")
+        return Reading(
+            found,
+            window.window if window else None,
+            count,
+            concepts,
+            unknown,
+            actions,
+            elsewhere=ELSEWHERE in read,
+            imperative=first in vocabulary.commands_to_refuse,
+        )
+
+    def profile(self, command: Command) -> Profile:
+        return next(p for p in self.profiles if p.command is command)
 
     def rank(self, reading: Reading) -> list[Score]:
         """Every command with its score, best first."""
@@ -108,13 +144,18 @@ class Matcher:
         weight = sum(self.idf[c] for c in asked)
         kinds = {mention.kind for mention in reading.scan.mentions}
         scores = [
-            Score(p.command, self._score(p, asked, weight) + _entity_fit(p.command, kinds))
+            Score(
+                p.command,
+                self._score(p, asked - p.neutral, weight - self._weight(asked & p.neutral))
+                + _entity_fit(p.command, kinds)
+                + (_FITS if reading.count is not None and _counts(p.command) else 0.0),
+            )
             for p in self.profiles
         ]
         return sorted(scores, key=lambda s: -s.value)
 
     def _score(self, profile: Profile, asked: set[str], weight: float) -> float:
-        if not asked:
+        if not asked or weight <= 0:
             return 0.0
         explained = self._weight(asked & profile.concepts) / weight
         phrasing = max(
@@ -137,11 +178,14 @@ class Matcher:
         )
         keywords = frozenset(c for k in command.keywords for c in self.lexicon.concepts(words(k)))
         title = self._concepts(command.title, aliases)
+        acts = any(spec.kind == "action" for spec in command.parameters.values())
+        actions = frozenset(self.catalog.vocabulary.actions) if acts else frozenset()
         return Profile(
             command=command,
             concepts=frozenset().union(*examples, keywords, title),
             examples=examples,
             keywords=keywords,
+            neutral=actions,
         )
 
     def _concepts(self, text: str, aliases: AliasTable) -> frozenset[str]:
@@ -154,11 +198,16 @@ class Matcher:
 
 
 def _count(text: str) -> tuple[int | None, str]:
+    """`top 5` -> 5; only the number is cut out (`top` still says what is asked)."""
     for pattern in _COUNT:
         match = pattern.search(text)
         if match is not None:
-            return int(match[1]), f"{text[: match.start()]}{BARRIER}{text[match.end() :]}"
+            return int(match[1]), f"{text[: match.start(1)]}{BARRIER}{text[match.end(1) :]}"
     return None, text
+
+
+def _counts(command: Command) -> bool:
+    return any(spec.kind == "count" for spec in command.parameters.values())
 
 
 def _entity_fit(command: Command, kinds: set[MentionKind]) -> float:

@@ -28,11 +28,20 @@ BARRIER: Final = " | "
 _GUID: Final = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _SHAPES: Final[tuple[tuple[MentionKind, re.Pattern[str]], ...]] = (
     ("job", re.compile(rf"\b[A-Za-z0-9]+\.[0-9a-fA-F]{{32}}\.{_GUID}\b")),
-    ("upn", re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")),
+    # Starts only where a run of local-part characters starts, and never gives characters
+    # back (possessive): one pass over the text, however long the run without an `@`.
+    (
+        "upn",
+        re.compile(
+            r"(?<![A-Za-z0-9._%+'-])[A-Za-z0-9._%+'-]++@[A-Za-z0-9-]++(?:\.[A-Za-z0-9-]++)+"
+        ),
+    ),
     ("guid", re.compile(rf"\b{_GUID}\b")),
     ("quoted", re.compile(r"\"([^\"]{1,200})\"|“([^”]{1,200})”|(?<!\w)'([^']{1,200})'(?!\w)")),
 )
-_CHAT_MENTION: Final = re.compile(r"<at>.*?</at>|(?:(?<=\s)|^)@[\w.-]+(?![\w.-]*@)", re.S)
+#: `<at>Name</at>` (a Teams mention: no `<` inside, bounded) or `@name` that is no e-mail
+#: address; possessive, so an unclosed `<at>` or a long `@word...@` costs one pass.
+_CHAT_MENTION: Final = re.compile(r"<at>[^<]{0,256}</at>|(?:(?<=\s)|^)@[\w.-]++(?!@)")
 _MAX_ALIAS_WORDS: Final = 6
 _FUZZY_MIN_LENGTH: Final = 6
 _FUZZY_SCORE: Final = 85.0
@@ -82,7 +91,7 @@ class AliasTable:
             *_job_aliases(index.of("job"), vocabulary, common),
             *(
                 (alias, named)
-                for kind in ("group", "workflow", "extension", "error_code")
+                for kind in ("group", "workflow", "extension", "error_code", "user")
                 for alias, named in _name_aliases(index.of(kind), common)
             ),
         ]
@@ -195,6 +204,8 @@ def _job_aliases(
             if distinct and len(word) >= _DISTINCT_WORD_MIN_LENGTH:
                 yield squash(word), job
         for nickname in vocabulary.job_templates.get(job.template, ()):
+            yield squash(nickname), job
+        for nickname in vocabulary.app_nicknames.get(job.name, ()):
             yield squash(nickname), job
 
 

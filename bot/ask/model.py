@@ -28,9 +28,15 @@ ParameterKind = Literal[
     "count",  # a whole number: `top 10`
     "window",  # the time range: never in the KQL, sent as the query's timespan
     "bin",  # a chart bucket chosen from the window (1h or 1d): no text, a timespan literal
+    # The start of the asked window, as a timespan since 1970-01-01 (a literal): the query
+    # then runs over the window and the period of the same length before it, to compare.
+    "period_start",
+    "action",  # a provisioning action (Create, Update, ...): from the vocabulary's `actions`
 ]
 #: Kinds whose value is a name found in the workspace's own data.
-ENTITY_KINDS: Final = ("job", "application", "group", "workflow", "extension", "error_code")
+ENTITY_KINDS: Final = (
+    "job", "application", "group", "workflow", "extension", "error_code", "user",
+)  # fmt: skip
 #: {rows|noun}, {distinct Column|noun}, {sum Column|noun}, {window}, {param name}.
 SUMMARY_FIELD: Final = re.compile(
     r"\{(?:(?P<agg>rows|distinct|sum)(?:\s+(?P<column>\w+))?\|(?P<noun>[^{}|]+)"
@@ -63,7 +69,7 @@ class ParameterSpec(Strict):
             raise ValueError("a count needs a whole-number default, e.g. `default: 10`")
         if self.kind not in ("window", "count") and self.default is not None:
             raise ValueError("only window and count parameters take a default")
-        if self.required and self.kind in ("window", "count", "bin"):
+        if self.required and self.kind in ("window", "count", "bin", "period_start", "action"):
             raise ValueError(f"a {self.kind} always has a value; remove `required`")
         return self
 
@@ -139,6 +145,12 @@ class Vocabulary(Strict):
     generic_app_words: tuple[str, ...] = ()
     #: JobId template (the part before the first dot) -> what admins call such jobs.
     job_templates: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    #: An app's display name -> its nicknames (`ServiceNow: [snow]`).
+    app_nicknames: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    #: A concept -> the provisioning action it names (`create: Create`).
+    actions: dict[str, str] = Field(default_factory=dict)
+    #: Verbs that, first in a message, ask the bot to change something: refused.
+    commands_to_refuse: tuple[str, ...] = ()
 
 
 class Limits(Strict):
@@ -157,7 +169,7 @@ class Limits(Strict):
     margin: float = Field(default=0.08, ge=0, lt=1)
 
 
-EntityKind = Literal["job", "group", "workflow", "extension", "error_code"]
+EntityKind = Literal["job", "group", "workflow", "extension", "error_code", "user"]
 
 
 class EntitySource(Strict):

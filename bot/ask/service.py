@@ -7,6 +7,7 @@ table built from it (rebuilt only when the cache reloads).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,16 @@ from bot.ask.catalog import Catalog
 from bot.ask.entities import EntityCache, EntityIndex
 from bot.ask.matcher import Matcher
 from bot.ask.mentions import AliasTable
-from bot.ask.understand import HelpWanted, Resolved, Understanding, from_choice, understand
+from bot.ask.understand import (
+    MAX_QUESTION,
+    HelpWanted,
+    NotUnderstood,
+    Resolved,
+    Understanding,
+    echo,
+    from_choice,
+    understand,
+)
 from bot.models import Clock
 from bot.workspace.base import Workspace
 
@@ -37,9 +47,16 @@ class Asker:
     def now(self) -> datetime:
         return self._clock()
 
-    async def understand(self, text: str) -> Understanding:
+    async def understand(self, text: str, *, previous: Resolved | None = None) -> Understanding:
+        """Read on a worker thread: reading is pure, and the event loop keeps serving.
+        `previous` is the conversation's last question, for follow-ups. Text too long to be
+        a question is answered at once, without reading the workspace's names."""
+        if len(text) > MAX_QUESTION:
+            return NotUnderstood(echo(text), ())
         index, aliases = await self._names()
-        return understand(text, self.matcher, aliases, index, now=self.now)
+        return await asyncio.to_thread(
+            understand, text, self.matcher, aliases, index, now=self.now, previous=previous
+        )
 
     async def choose(self, data: Mapping[str, Any]) -> Understanding | None:
         """What an `ask.choose` button asks for; None when its data no longer fits."""

@@ -12,11 +12,13 @@ Each window has a `spec`: a short phrase the grammar reads back to the same wind
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from bot import messages
+from bot.ask import dates
 from bot.timespans import TimeSpanError, parse_datetime
 from bot.workspace.base import TimeSpan
 
@@ -53,6 +55,7 @@ _ISO_DAY: Final = r"(?P<date>\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?z?)?)
 _PATTERNS: Final = tuple(
     (re.compile(pattern, re.IGNORECASE), kind)
     for pattern, kind in (
+        *dates.PATTERNS,  # first: `yesterday after 6pm` is more than `yesterday`
         (rf"\b{_LEAD}(?:last|past|previous|prior|recent)\s+(?:{_NUM}\s*)?{_UNIT}", "rolling"),
         (rf"\bsince\s+(?:last\s+|this\s+)?{_DAYNAME}\b", "since_weekday"),
         (rf"\b(?:on\s+)?(?:last\s+)?{_DAYNAME}\b(?!\s*\d)", "on_weekday"),
@@ -123,6 +126,8 @@ def parse_window(spec: str, *, now: datetime, limit: timedelta) -> TimeWindow:
 
 def _plausible(match: re.Match[str], kind: str) -> bool:
     """Rule out words that only look like time: `a m...`, a bare `1 d`-less number, `0w`."""
+    if kind == "range":  # `today - anything broken?` is no range
+        return bool(match.group("d2") or match.group("t2"))
     if kind != "rolling" or match.group("n") is None:
         return True
     if _amount(match.group("n")) <= 0:  # "0 weeks" is no range: text, not a time phrase
@@ -149,7 +154,79 @@ def _window(match: re.Match[str], kind: str, *, now: datetime, limit: timedelta)
         return _interval(f"since {word}", start, now, messages.since(word), limit)
     if kind == "weekend":
         return _weekend(now, limit)
+    if kind in _ABSOLUTE:
+        try:
+            start, end, label = _ABSOLUTE[kind](match, now)
+        except dates.DateError:
+            raise WindowError(messages.not_a_time_range(match[0])) from None
+        if end <= start:
+            raise WindowError(messages.not_a_time_range(match[0]))
+        spec = label or dates.day_spec(start, end)
+        return _interval(spec, start, end, messages.named_day(_said(spec)), limit)
     return _calendar(re.sub(r"\s+", " ", match.group("cal").lower()), now=now, limit=limit)
+
+
+def _range(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    """`2026-11-01 to 2026-11-03`, `between Nov 1 and Nov 3`, `between Monday 9am and noon`."""
+    first = dates.day_of(match["d1"], now)
+    ending = match["d2"] or ""
+    if ending.rstrip("stndrh").isdigit():  # `nov 10-12`
+        last = _midnight(first).replace(day=int(ending.rstrip("stndrh")))
+    else:
+        last = dates.day_of(ending, now) if ending else _midnight(first)
+    start = first + (dates.time_of_day(match["t1"]) if match["t1"] else timedelta(0))
+    if match["t2"]:
+        return start, _midnight(last) + dates.time_of_day(match["t2"]), None
+    if _ISO_TIME.fullmatch(ending):  # a time was given: the end is excluded
+        return start, last, None
+    return start, _midnight(last) + DAY, None
+
+
+_ISO_TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}t\d{2}:\d{2}", re.IGNORECASE)
+
+
+def _part_of_day(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    """`yesterday after 6pm`, `monday before 9am`."""
+    day = dates.day_of(match["d1"], now)
+    moment = day + dates.time_of_day(match["t1"])
+    if match["side"] == "after":
+        return moment, min(day + DAY, now), None
+    return day, min(moment, now), None
+
+
+def _date(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    day = _midnight(dates.day_of(match["d1"], now))
+    return day, day + DAY, None
+
+
+def _month(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    return (*dates.month_range(match["month"], now), None)
+
+
+def _last_quarter(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    return (*dates.previous_quarter(now), "last quarter")
+
+
+def _this_quarter(match: re.Match[str], now: datetime) -> tuple[datetime, datetime, str | None]:
+    return (dates.quarter_start(now), now, "this quarter")
+
+
+_Reader = Callable[[re.Match[str], datetime], tuple[datetime, datetime, str | None]]
+_ABSOLUTE: Final[dict[str, _Reader]] = {
+    "range": _range,
+    "part_of_day": _part_of_day,
+    "date": _date,
+    "month": _month,
+    "last_quarter": _last_quarter,
+    "this_quarter": _this_quarter,
+}
+
+
+def _said(spec: str) -> str:
+    """How an absolute window reads: `on 2026-11-03`, `from 2026-11-01 to 2026-11-03`."""
+    if " to " in spec:
+        return f"from {spec}"
+    return spec if "quarter" in spec else f"on {spec}"
 
 
 def rolling(amount: float, unit: str, *, limit: timedelta) -> TimeWindow:

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from bot import messages
-from bot.ask.bind import Value, clean_text
+from bot.ask.bind import Value, clean_text, compares
 from bot.ask.entities import EntityIndex, Named
+from bot.ask.followup import is_follow_up
 from bot.ask.matcher import Matcher, Reading
 from bot.ask.mentions import AliasTable, Mention, MentionKind
 from bot.ask.model import Command, ParameterKind, ParameterSpec
@@ -24,11 +25,15 @@ from bot.ask.timephrases import TimeWindow, WindowError, parse_window
 
 MAX_CHOICES: Final = 6
 SUGGESTIONS: Final = 3
+#: Longer text is no question (Teams allows 28,000 characters): answered at once, unread.
+MAX_QUESTION: Final = 500
+#: How much of a question the "not understood" answer repeats.
+ECHO: Final = 80
 #: Where each parameter kind takes its value from, in order of preference.
 SOURCES: Final[Mapping[ParameterKind, tuple[MentionKind, ...]]] = {
     "job": ("job",),
     "application": ("job",),
-    "user": ("upn", "guid", "quoted"),
+    "user": ("upn", "guid", "user", "quoted"),
     "group": ("group", "guid", "quoted"),
     "workflow": ("workflow", "quoted"),
     "extension": ("extension", "quoted"),
@@ -75,20 +80,32 @@ Understanding = Resolved | Choices | NotUnderstood | HelpWanted
 
 
 def understand(
-    text: str, matcher: Matcher, aliases: AliasTable, index: EntityIndex, *, now: datetime
+    text: str,
+    matcher: Matcher,
+    aliases: AliasTable,
+    index: EntityIndex,
+    *,
+    now: datetime,
+    previous: Resolved | None = None,
 ) -> Understanding:
     """What `text` asks, against the catalog and the workspace's names, as of `now`."""
+    if len(text) > MAX_QUESTION:
+        return NotUnderstood(echo(text), ())
     reading = matcher.read(text, aliases, now=now)
+    if previous is not None and not _refused_outright(reading) and is_follow_up(text, reading):
+        again = _again(previous, reading, now=now)
+        if again is not None:
+            return again
     ranked = matcher.rank(reading)
     limits = matcher.catalog.limits
     limit = limits.max_window
     best = ranked[0] if ranked else None
-    if best is None or best.value < limits.min_score:
+    if best is None or best.value < limits.min_score or _refused(reading, matcher, best.command):
         if not reading.concepts and not reading.scan.mentions and not text.strip():
             return HelpWanted(matcher.catalog.commands)
         close = [s.command for s in ranked[:SUGGESTIONS] if s.value > 0]
         suggestions = _plain_choices(close, reading, index, now=now, limit=limit)
-        return NotUnderstood(text.strip(), suggestions)
+        return NotUnderstood(echo(text), suggestions)
     if best.command.kind == "help":
         return HelpWanted(matcher.catalog.commands)
     rivals = [s for s in ranked[1:MAX_CHOICES] if s.value >= best.value - limits.margin]
@@ -97,6 +114,46 @@ def understand(
         choices = _plain_choices(commands, reading, index, now=now, limit=limit)
         return Choices(messages.ask_which_command(), choices)
     return resolve(best.command, reading, index, now=now, limit=limit)
+
+
+def _again(previous: Resolved, reading: Reading, *, now: datetime) -> Resolved | None:
+    """The previous question with what the follow-up changes; None if it changes nothing
+    this question can take (`and for Payroll Approvers?` after a provisioning question)."""
+    command = previous.command
+    values, labels = dict(previous.values), dict(previous.labels)
+    changed = reading.window is not None
+    for name, spec in command.parameters.items():
+        if spec.kind == "count" and reading.count is not None:
+            values[name], changed = _clamp(reading.count, spec), True
+        elif spec.kind in SOURCES and (options := _options(spec.kind, command, reading)):
+            (values[name], labels[name]), changed = options[0], True
+    if not changed:
+        return None
+    window = anchored(command, reading.window or previous.window, now)
+    return Resolved(command, values, window, labels)
+
+
+def _refused_outright(reading: Reading) -> bool:
+    return reading.imperative or reading.elsewhere
+
+
+def _refused(reading: Reading, matcher: Matcher, command: Command) -> bool:
+    """Precision over recall: a request to change something, another product, nothing the
+    chosen command explains, or more words no command knows than words it explains."""
+    if _refused_outright(reading):
+        return True
+    if command.kind == "help":
+        return False
+    profile = matcher.profile(command)
+    known = profile.concepts | profile.neutral
+    explained = sum(concept in known for concept in reading.concepts)
+    return explained == 0 or len(reading.unknown) > explained
+
+
+def echo(text: str) -> str:
+    """The question as repeated to its author: one line, at most ECHO characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= ECHO else f"{line[: ECHO - 1].rstrip()}…"
 
 
 def resolve(
@@ -125,7 +182,15 @@ def from_choice(
             values[name] = clean_text(given) if isinstance(given, str) else ""
             if spec.required and not values[name]:
                 return None
-    return Resolved(command, values, window) if window is not None else None
+    return Resolved(command, values, anchored(command, window, now)) if window is not None else None
+
+
+def anchored(command: Command, window: TimeWindow, now: datetime) -> TimeWindow:
+    """A comparison needs fixed ends: `last 7d` becomes [now - 7d, now)."""
+    span = window.timespan
+    if not compares(command) or not isinstance(span, timedelta):
+        return window
+    return TimeWindow(window.spec, (now - span, now), window.label, window.capped)
 
 
 def command_window(command: Command, *, now: datetime, limit: timedelta) -> TimeWindow:
@@ -157,7 +222,7 @@ class _Filled:
 def _fill(
     command: Command, reading: Reading, index: EntityIndex, *, now: datetime, limit: timedelta
 ) -> _Filled:
-    window = reading.window or command_window(command, now=now, limit=limit)
+    window = anchored(command, reading.window or command_window(command, now=now, limit=limit), now)
     values: dict[str, Value] = {}
     labels: dict[str, str] = {}
     open_choice: tuple[str, ParameterSpec, list[tuple[Value, str]], str] | None = None
@@ -168,6 +233,11 @@ def _fill(
             values[name] = _clamp(
                 reading.count if reading.count is not None else spec.default, spec
             )
+            continue
+        if spec.kind in ("period_start",):
+            continue
+        if spec.kind == "action":
+            values[name] = reading.actions[0] if len(reading.actions) == 1 else ""
             continue
         options = _options(spec.kind, command, reading)
         values[name], labels[name] = options[0] if options else ("", "")

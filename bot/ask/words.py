@@ -27,6 +27,9 @@ TIME_WORDS: Final = (
     "month", "months", "day", "days", "hour", "hours", "minute", "minutes", "fortnight",
     "morning", "ago", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
     "sunday", "couple", "few", "two", "three", "four", "five", "seven", "twelve", "thirty",
+    "january", "february", "march", "april", "june", "july", "august", "september", "october",
+    "november", "december", "quarter", "between", "after", "before", "until", "through", "noon",
+    "midday", "midnight",
 )  # fmt: skip
 #: A word this long or longer may be corrected to a known word this similar (0-100).
 _MIN_TYPO_LENGTH: Final = 5

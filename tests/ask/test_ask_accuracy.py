@@ -30,8 +30,10 @@ from tests.ask.conftest import NOW, ROOT
 
 PHRASINGS = ROOT / "tests" / "data" / "ask_phrasings.yaml"
 #: Measured (see the report printed by this test); raise them when the matcher improves.
-TUNE_FLOOR = 0.97
-HELD_OUT_FLOOR = 0.90
+TUNE_FLOOR = 0.99
+HELD_OUT_FLOOR = 0.95
+#: Off-topic text must never be answered with rows: no false positive at all.
+OFF_TOPIC_FLOOR = 1.0
 
 
 def load_phrasings(path: Path = PHRASINGS) -> list[dict[str, Any]]:
@@ -54,7 +56,7 @@ def verdict(entry: Mapping[str, Any], got: Understanding, index: EntityIndex) ->
     """None when `got` is what the entry expects, else what is wrong."""
     want = entry["command"]
     if want == "none":
-        return None if isinstance(got, NotUnderstood) else f"expected nothing to fit, got {got!r}"
+        return None if isinstance(got, NotUnderstood) else f"expected nothing, got {_describe(got)}"
     if want == "help":
         return None if isinstance(got, HelpWanted) else f"expected help, got {type(got).__name__}"
     if want == "choices":
@@ -78,8 +80,9 @@ def _parameter_problem(entry: Mapping[str, Any], got: Resolved, index: EntityInd
         if spec.kind == "window":
             want = str(expected.get("window", spec.default))
             value = got.window.spec
-        elif spec.kind == "count":
-            want, value = str(expected.get(name, spec.default)), str(got.values.get(name))
+        elif spec.kind == "count":  # the file calls the N of top-N `top` (a KQL keyword)
+            wanted = expected.get(name, expected.get("top", spec.default))
+            want, value = str(wanted), str(got.values.get(name))
         else:
             raw = expected.get(name)
             want = expected_value(str(raw), index) if raw is not None else ""
@@ -104,7 +107,11 @@ def measure(
 ) -> tuple[float, list[str]]:
     wrong = []
     for entry in entries:
-        got = understand(entry["text"], matcher, aliases, index, now=NOW)
+        previous = None
+        if "follows" in entry:  # the question before, in the same conversation
+            before = understand(entry["follows"], matcher, aliases, index, now=NOW)
+            previous = before if isinstance(before, Resolved) else None
+        got = understand(entry["text"], matcher, aliases, index, now=NOW, previous=previous)
         problem = verdict(entry, got, index)
         if problem:
             wrong.append(f"{entry['text']!r}: {problem}")
@@ -114,19 +121,27 @@ def measure(
 def test_the_test_set_is_large_and_split() -> None:
     entries = load_phrasings()
     sets = {entry["set"] for entry in entries}
-    assert sets == {"tune", "held-out"}
-    assert len(entries) >= 150
-    assert sum(entry["set"] == "held-out" for entry in entries) >= 40
+    assert sets == {"tune", "held-out", "off-topic"}
+    assert len(entries) >= 250
+    assert sum(entry["set"] == "held-out" for entry in entries) >= 100
+    assert sum(entry["set"] == "off-topic" for entry in entries) >= 20
+    assert all(e["command"] == "none" for e in entries if e["set"] == "off-topic")
 
 
-@pytest.mark.parametrize(("part", "floor"), [("tune", TUNE_FLOOR), ("held-out", HELD_OUT_FLOOR)])
+@pytest.mark.parametrize(
+    ("part", "floor"),
+    [("tune", TUNE_FLOOR), ("held-out", HELD_OUT_FLOOR), ("off-topic", OFF_TOPIC_FLOOR)],
+)
 def test_accuracy_stays_above_what_was_measured(
     part: str, floor: float, matcher: Matcher, aliases: AliasTable, index: EntityIndex
 ) -> None:
     entries = [entry for entry in load_phrasings() if entry["set"] == part]
     accuracy, wrong = measure(entries, matcher, aliases, index)
     right = len(entries) - len(wrong)
-    print(f"\n{part}: {right}/{len(entries)} = {accuracy:.1%}")
+    if part == "off-topic":  # every miss here is a false positive: rows for nonsense
+        print(f"\noff-topic false positives: {len(wrong)}/{len(entries)}")
+    else:
+        print(f"\n{part}: {right}/{len(entries)} = {accuracy:.1%}")
     for line in wrong:
         print(f"  wrong: {line}")
     assert accuracy >= floor, "\n".join(wrong)

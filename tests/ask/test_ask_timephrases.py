@@ -14,6 +14,10 @@ H, D = timedelta(hours=1), timedelta(days=1)
 MIDNIGHT = datetime(2026, 11, 18, tzinfo=UTC)
 
 
+def DATE(day: int, month: int = 11, year: int = 2026) -> datetime:  # noqa: N802 - reads as a date
+    return datetime(year, month, day, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("text", "spec", "timespan", "label"),
     [
@@ -39,6 +43,47 @@ MIDNIGHT = datetime(2026, 11, 18, tzinfo=UTC)
         ("on monday", "on monday", (MIDNIGHT - 2 * D, MIDNIGHT - D), "on Monday"),
         ("this month", "this month", (MIDNIGHT - 17 * D, NOW), "this month"),
         ("over the weekend", "weekend", (MIDNIGHT - 4 * D, MIDNIGHT - 2 * D), "over the weekend"),
+        ("on Nov 3", "2026-11-03", (DATE(3), DATE(4)), "on 2026-11-03"),
+        ("3rd november", "2026-11-03", (DATE(3), DATE(4)), "on 2026-11-03"),
+        ("dec 24", "2025-12-24", (DATE(24, 12, 2025), DATE(25, 12, 2025)), "on 2025-12-24"),
+        (
+            "2026-11-01 to 2026-11-03",
+            "2026-11-01 to 2026-11-03",
+            (DATE(1), DATE(4)),
+            "from 2026-11-01 to 2026-11-03",
+        ),
+        (
+            "between Nov 1 and Nov 3",
+            "2026-11-01 to 2026-11-03",
+            (DATE(1), DATE(4)),
+            "from 2026-11-01 to 2026-11-03",
+        ),
+        (
+            "nov 10-12",
+            "2026-11-10 to 2026-11-12",
+            (DATE(10), DATE(13)),
+            "from 2026-11-10 to 2026-11-12",
+        ),
+        (
+            "between Monday 9am and noon",
+            "2026-11-16t09:00 to 2026-11-16t12:00",
+            (MIDNIGHT - 2 * D + 9 * H, MIDNIGHT - 2 * D + 12 * H),
+            "from 2026-11-16t09:00 to 2026-11-16t12:00",
+        ),
+        (
+            "yesterday after 6pm",
+            "2026-11-17t18:00 to 2026-11-18t00:00",
+            (MIDNIGHT - 6 * H, MIDNIGHT),
+            "from 2026-11-17t18:00 to 2026-11-18t00:00",
+        ),
+        (
+            "in november",
+            "2026-11-01 to 2026-11-30",
+            (DATE(1), DATE(1, 12)),
+            "from 2026-11-01 to 2026-11-30",
+        ),
+        ("last quarter", "last quarter", (DATE(1, 10) - LIMIT, DATE(1, 10)), "last quarter"),
+        ("this quarter", "this quarter", (DATE(1, 10), NOW), "this quarter"),
         (
             "since 2026-11-10",
             "since 2026-11-10",
