@@ -16,8 +16,8 @@ from bot.ask.chat import ChatAnswers
 from bot.ask.memory import RecentQuestions
 from bot.ask.service import Asker
 from bot.ask.understand import NotUnderstood, Resolved
-from bot.cards.answer import AnswerView
-from bot.cards.choices import ChoicesView
+from bot.views.answer import AnswerView
+from bot.views.choices import ChoicesView
 from bot.workspace.base import TimeSpan
 from bot.workspace.local import LocalWorkspace
 from tests.ask.conftest import NOW
@@ -148,7 +148,9 @@ async def test_a_follow_up_reuses_the_last_question_of_the_same_person(asker: As
     later = await bot.answer(CALLER, "same for yesterday")
     assert isinstance(later.view, AnswerView)
     assert {f.name: f.value for f in later.view.facts}["Time range"] == "yesterday"
-    someone_else = replace(CALLER, user_id="00000000-0000-0000-0000-0000000000b0")
+    someone_else = replace(
+        CALLER, principal=replace(CALLER.principal, user_id="00000000-0000-0000-0000-0000000000b0")
+    )
     alone = await bot.answer(someone_else, "and for Salesforce?")
     assert not isinstance(alone.view, AnswerView) or alone.view.title != "Provisioning failures"
 
