@@ -242,7 +242,8 @@ def _raw_schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Table -> column names of the raw schema, in column order (what `join` needs)."""
     rows = con.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
-        "WHERE table_schema = ? ORDER BY table_name, ordinal_position",
+        "WHERE table_schema = ? AND table_catalog = current_database() "
+        "ORDER BY table_name, ordinal_position",
         [RAW_SCHEMA],
     ).fetchall()
     schema: dict[str, list[str]] = {}

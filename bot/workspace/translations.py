@@ -35,6 +35,7 @@ from typing import Any, Final
 
 import duckdb_kql
 from duckdb_kql import parser as kql_parser
+from duckdb_kql.params import as_datetime
 from duckdb_kql.translate import CLOCK_SLOT
 
 #: Stands in for the query's "now" while translating; replaced by the real one at run time.
@@ -56,7 +57,7 @@ class Translation:
     def parameters_at(self, now: datetime) -> dict[str, Any]:
         if not self.uses_clock:
             return self.parameters
-        return {**self.parameters, CLOCK_SLOT: now}
+        return {**self.parameters, CLOCK_SLOT: as_datetime(now, "query_now")}
 
 
 class Translator:
@@ -94,7 +95,7 @@ class Translator:
                 hint="declared query parameter with no value and no default",
             )
         parameters = dict(result.parameters)
-        uses_clock = parameters.get(CLOCK_SLOT) == _CLOCK_STANDIN
+        uses_clock = parameters.get(CLOCK_SLOT) == as_datetime(_CLOCK_STANDIN, "query_now")
         if uses_clock:
             del parameters[CLOCK_SLOT]
         translation = Translation(str(result), parameters, uses_clock)
