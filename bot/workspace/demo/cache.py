@@ -6,7 +6,8 @@ source, so any change to the generator invalidates it), the seed, size, days and
 anchor ("now", the start of an hour unless configured). It is built in a child
 process (so the generator's working memory never stays with the bot), written to a
 temporary name and renamed into place, so a reader sees the whole file or none; two
-processes building the same file at once both produce the same bytes.
+processes building the same file at once both produce the same bytes. Building one
+deletes the demos left from earlier hours (older than six hours).
 
 `open_demo` attaches that file read-only to a fresh in-memory connection and exposes
 its tables as views in schema `raw`, as LocalWorkspace expects; DuckDB reads pages
@@ -17,12 +18,14 @@ from the file as queries need them, so memory follows what is queried, not the s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -36,6 +39,8 @@ from bot.workspace.schema import TABLES
 
 _ATTACHED: Final = "demo_data"
 _RAW: Final = "raw"
+#: Demos older than this (by file time) are deleted when a new one is built.
+_KEEP_SECONDS: Final = 6 * 3600
 
 
 def open_demo(spec: DemoSpec, directory: Path) -> duckdb.DuckDBPyConnection:
@@ -78,10 +83,21 @@ def build(spec: DemoSpec, directory: Path) -> Path:
         finally:
             con.close()
         os.replace(temporary, path)
+        _prune(directory, keep=path)
     finally:
         temporary.unlink(missing_ok=True)
         Path(f"{temporary}.wal").unlink(missing_ok=True)
     return path
+
+
+def _prune(directory: Path, *, keep: Path) -> None:
+    """Delete demos of earlier hours or generator versions, once nothing new uses them
+    (a process that still has one open keeps reading it: the file lives until closed)."""
+    cutoff = time.time() - _KEEP_SECONDS
+    for old in directory.glob("demo-*.duckdb"):
+        with contextlib.suppress(OSError):
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
 
 
 @functools.cache
