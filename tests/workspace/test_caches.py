@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,11 +31,11 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[object, ...]
 
 
 @pytest.fixture(scope="module")
-def cached(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, DemoSpec]]:
+def cached(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoSpec]:
     directory = tmp_path_factory.mktemp("cache")
     spec = DemoSpec(now=NOW, days=3)
     demo_cache.open_demo(spec, directory).close()
-    yield directory, spec
+    return directory, spec
 
 
 def test_the_cached_demo_holds_exactly_the_generated_rows(cached: tuple[Path, DemoSpec]) -> None:
@@ -106,9 +105,7 @@ def test_a_translation_is_reused_from_disk_with_the_new_now(
     monkeypatch.setattr(duckdb_kql, "to_sql", no_translation)
     later = NOW + timedelta(days=3)
     second = _workspace(tmp_path, lambda: later)
-    assert second.run_sync(query, timespan=None).rows == [
-        [later, later - timedelta(hours=1), "x"]
-    ]
+    assert second.run_sync(query, timespan=None).rows == [[later, later - timedelta(hours=1), "x"]]
 
 
 def test_a_clock_set_in_the_query_is_kept(tmp_path: Path) -> None:
