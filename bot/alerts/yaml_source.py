@@ -73,7 +73,17 @@ class SourceMap:
 
 
 #: libyaml's composer when PyYAML was built with it (same nodes and marks, ~10x faster).
-_COMPOSER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_FAST_COMPOSER: Any = getattr(yaml, "CSafeLoader", None)
+
+
+def _compose(text: str) -> Any:
+    """The node tree; on an error, PyYAML's own message (libyaml words errors otherwise)."""
+    if _FAST_COMPOSER is not None:
+        try:
+            return yaml.compose(text, Loader=_FAST_COMPOSER)
+        except yaml.MarkedYAMLError:
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +95,7 @@ class YamlDocument:
 def load_yaml(text: str) -> YamlDocument:
     """Parse one YAML document (safe tags only) with positions."""
     try:
-        node = yaml.compose(text, Loader=_COMPOSER)
+        node = _compose(text)
         data = yaml.SafeLoader(text).construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
