@@ -34,7 +34,7 @@ def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[object, ...]
 def cached(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoSpec]:
     directory = tmp_path_factory.mktemp("cache")
     spec = DemoSpec(now=NOW, days=3)
-    demo_cache.open_demo(spec, directory).close()
+    demo_cache.build(spec, directory)
     return directory, spec
 
 
@@ -45,6 +45,21 @@ def test_the_cached_demo_holds_exactly_the_generated_rows(cached: tuple[Path, De
     from_cache = demo_cache.open_demo(spec, directory)
     for table in TABLES:
         assert _rows(from_cache, table) == _rows(fresh, table)
+
+
+async def test_a_small_demo_is_served_at_once_and_saved_in_the_background(
+    tmp_path: Path,
+) -> None:
+    spec = DemoSpec(now=NOW, days=2)
+    generated = demo_cache.open_demo(spec, tmp_path)
+    path = demo_cache.demo_path(spec, tmp_path)
+    for _ in range(600):
+        if path.exists():
+            break
+        await asyncio.sleep(0.1)
+    from_cache = demo_cache.open_demo(spec, tmp_path)
+    for table in TABLES:
+        assert _rows(from_cache, table) == _rows(generated, table)
 
 
 def test_a_cached_demo_is_opened_not_rebuilt(cached: tuple[Path, DemoSpec]) -> None:
@@ -83,11 +98,11 @@ def test_old_demos_are_pruned_when_a_new_one_is_built(tmp_path: Path) -> None:
     assert recent.exists()
 
 
-def test_a_failed_build_says_why(tmp_path: Path) -> None:
+def test_a_failed_build_in_the_child_process_says_why(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("")
-    with pytest.raises(RuntimeError, match="generating the demo workspace failed"):
-        demo_cache.open_demo(DemoSpec(now=NOW, days=2), blocked)
+    with pytest.raises(RuntimeError, match=r"generating the demo workspace failed: .*Error"):
+        demo_cache.open_demo(DemoSpec(now=NOW, days=2, size="medium"), blocked)
 
 
 def test_a_translation_is_reused_from_disk_with_the_new_now(

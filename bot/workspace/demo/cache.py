@@ -3,11 +3,14 @@
 A generated demo is a DuckDB file under the cache directory, named by what decides
 its rows: the generator's version (a hash of this package's and the table schema's
 source, so any change to the generator invalidates it), the seed, size, days and
-anchor ("now", the start of an hour unless configured). It is built in a child
-process (so the generator's working memory never stays with the bot), written to a
-temporary name and renamed into place, so a reader sees the whole file or none; two
-processes building the same file at once both produce the same bytes. Building one
-deletes the demos left from earlier hours (older than six hours).
+anchor ("now", the start of an hour unless configured). Medium and large demos are
+built in a child process (so the generator's gigabyte of working memory never stays
+with the bot); a small one is generated in place, in memory, and saved in the
+background (cheaper than starting an interpreter, and start-up does not wait for
+the disk). Files are written to a temporary name and renamed into place, so a
+reader sees the whole file or none; two processes building the same file at once
+both produce the same rows. Writing one deletes the demos left from earlier hours
+(older than six hours).
 
 `open_demo` attaches that file read-only to a fresh in-memory connection and exposes
 its tables as views in schema `raw`, as LocalWorkspace expects; DuckDB reads pages
@@ -25,7 +28,9 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -39,14 +44,30 @@ from bot.workspace.schema import TABLES
 
 _ATTACHED: Final = "demo_data"
 _RAW: Final = "raw"
+#: Sizes small enough to generate in this process: a child costs an interpreter start,
+#: worth it only for sizes whose generator needs hundreds of MB or more.
+_BUILT_HERE: Final = frozenset({"small"})
 #: Demos older than this (by file time) are deleted when a new one is built.
 _KEEP_SECONDS: Final = 6 * 3600
 
 
 def open_demo(spec: DemoSpec, directory: Path) -> duckdb.DuckDBPyConnection:
-    """A connection whose schema `raw` holds the demo's tables, from the cache (built
-    first if absent). Raises RuntimeError with the child's last line if building fails."""
+    """A connection whose schema `raw` holds the demo's tables, from the cache if there.
+
+    Absent, a small demo is generated here, in memory, and written to the cache on a
+    background thread (so start-up does not wait for the disk); a larger one is built
+    in a child process first. Raises RuntimeError with the child's last line if that
+    fails."""
     path = demo_path(spec, directory)
+    if not path.exists() and spec.size in _BUILT_HERE:
+        from bot.workspace.demo.generator import load_demo
+
+        con = duckdb_kql.connect()
+        load_demo(con, spec, schema=_RAW)
+        threading.Thread(
+            target=_save, args=(con.cursor(), path), name="demo-cache", daemon=True
+        ).start()
+        return con
     if not path.exists():
         _build_in_child(spec, directory)
     con = duckdb_kql.connect()
@@ -56,6 +77,26 @@ def open_demo(spec: DemoSpec, directory: Path) -> duckdb.DuckDBPyConnection:
     for table in TABLES:
         con.execute(f'CREATE VIEW {_RAW}."{table}" AS SELECT * FROM {_ATTACHED}.{_RAW}."{table}"')
     return con
+
+
+def _save(cursor: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Copy the in-memory demo of `cursor` into the cache file (best effort: a cache
+    that cannot be written, or a connection closed meanwhile, only costs time)."""
+    with contextlib.suppress(OSError, duckdb.Error), cursor:
+        _write_file(path, lambda out: _copy_tables(cursor, out))
+
+
+def _copy_tables(cursor: duckdb.DuckDBPyConnection, file: Path) -> None:
+    literal = str(file).replace("'", "''")
+    cursor.execute(f"ATTACH '{literal}' AS demo_out")
+    try:
+        cursor.execute(f"CREATE SCHEMA demo_out.{_RAW}")
+        for table in TABLES:
+            cursor.execute(
+                f'CREATE TABLE demo_out.{_RAW}."{table}" AS SELECT * FROM memory.{_RAW}."{table}"'
+            )
+    finally:
+        cursor.execute("DETACH demo_out")
 
 
 def demo_path(spec: DemoSpec, directory: Path) -> Path:
@@ -69,25 +110,33 @@ def build(spec: DemoSpec, directory: Path) -> Path:
     """Generate the demo for `spec` into the cache (in this process); returns its path."""
     from bot.workspace.demo.generator import load_demo
 
-    path = demo_path(spec, directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=directory, prefix=f".{path.stem}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(name)
-    temporary.unlink()  # DuckDB creates the file itself
-    try:
-        con = duckdb_kql.connect(str(temporary))
+    def generate(file: Path) -> None:
+        con = duckdb_kql.connect(str(file))
         try:
             load_demo(con, spec, schema=_RAW)
             con.execute("CHECKPOINT")
         finally:
             con.close()
+
+    path = demo_path(spec, directory)
+    _write_file(path, generate)
+    return path
+
+
+def _write_file(path: Path, write: Callable[[Path], None]) -> None:
+    """`write` a DuckDB file under a temporary name, then rename it to `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(name)
+    temporary.unlink()  # DuckDB creates the file itself
+    try:
+        write(temporary)
         os.replace(temporary, path)
-        _prune(directory, keep=path)
+        _prune(path.parent, keep=path)
     finally:
         temporary.unlink(missing_ok=True)
         Path(f"{temporary}.wal").unlink(missing_ok=True)
-    return path
 
 
 def _prune(directory: Path, *, keep: Path) -> None:
