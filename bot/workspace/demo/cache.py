@@ -5,12 +5,11 @@ its rows: the generator's version (a hash of this package's and the table schema
 source, so any change to the generator invalidates it), the seed, size, days and
 anchor ("now", the start of an hour unless configured). Medium and large demos are
 built in a child process (so the generator's gigabyte of working memory never stays
-with the bot); a small one is generated in place, in memory, and saved in the
-background (cheaper than starting an interpreter, and start-up does not wait for
-the disk). Files are written to a temporary name and renamed into place, so a
-reader sees the whole file or none; two processes building the same file at once
-both produce the same rows. Writing one deletes the demos left from earlier hours
-(older than six hours).
+with the bot); a small one is generated in place, in memory, and copied to the
+file (cheaper than starting an interpreter). Files are written to a temporary
+name and renamed into place, so a reader sees the whole file or none; two
+processes building the same file at once both produce the same rows. Writing one
+deletes the demos left from earlier hours (older than six hours).
 
 `open_demo` attaches that file read-only to a fresh in-memory connection and exposes
 its tables as views in schema `raw`, as LocalWorkspace expects; DuckDB reads pages
@@ -28,7 +27,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -54,19 +52,16 @@ _KEEP_SECONDS: Final = 6 * 3600
 def open_demo(spec: DemoSpec, directory: Path) -> duckdb.DuckDBPyConnection:
     """A connection whose schema `raw` holds the demo's tables, from the cache if there.
 
-    Absent, a small demo is generated here, in memory, and written to the cache on a
-    background thread (so start-up does not wait for the disk); a larger one is built
-    in a child process first. Raises RuntimeError with the child's last line if that
-    fails."""
+    Absent, a small demo is generated here, in memory, and copied to the cache; a
+    larger one is built in a child process first. Raises RuntimeError with the
+    child's last line if that fails."""
     path = demo_path(spec, directory)
     if not path.exists() and spec.size in _BUILT_HERE:
         from bot.workspace.demo.generator import load_demo
 
         con = duckdb_kql.connect()
         load_demo(con, spec, schema=_RAW)
-        threading.Thread(
-            target=_save, args=(con.cursor(), path), name="demo-cache", daemon=True
-        ).start()
+        _save(con, path)
         return con
     if not path.exists():
         _build_in_child(spec, directory)
@@ -79,11 +74,11 @@ def open_demo(spec: DemoSpec, directory: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _save(cursor: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Copy the in-memory demo of `cursor` into the cache file (best effort: a cache
-    that cannot be written, or a connection closed meanwhile, only costs time)."""
-    with contextlib.suppress(OSError, duckdb.Error), cursor:
-        _write_file(path, lambda out: _copy_tables(cursor, out))
+def _save(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Copy the in-memory demo of `con` into the cache file (best effort: a cache that
+    cannot be written only costs time)."""
+    with contextlib.suppress(OSError, duckdb.Error):
+        _write_file(path, lambda out: _copy_tables(con, out))
 
 
 def _copy_tables(cursor: duckdb.DuckDBPyConnection, file: Path) -> None:
