@@ -84,7 +84,7 @@ def load_rule_set(settings: Settings) -> list[Rule]:
 
     Raises ConfigError with one `file:line:col: rule-id: message` line per problem.
     """
-    with empty_tables_probe() as probe:
+    with empty_tables_probe(translations=settings.cache_dir / "kql") as probe:
         return load_rules(
             [settings.rules_path], probe=probe, engine_gaps_are_errors=settings.workspace == "local"
         )

@@ -304,7 +304,7 @@ def _rules(settings: Settings, args: argparse.Namespace) -> int:
     paths = args.paths or [settings.rules_path]
     if args.rules_command == "list":
         return _exit_code(console.list_rules(paths, out=sys.stdout, err=sys.stderr))
-    with empty_tables_probe() as probe:
+    with empty_tables_probe(translations=settings.cache_dir / "kql") as probe:
         outcome = console.validate_rules(
             paths,
             probe=probe,

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     demo_days: int = Field(default=30, ge=2, le=90)
     demo_size: Literal["small", "medium", "large"] = "small"
     demo_clock: Literal["demo", "wall"] = "demo"
+    # Generated demo workspaces and KQL translations, kept between runs.
+    cache_dir: Path = Path("var/cache")
 
     # Azure Log Analytics (workspace=azure).
     azure_workspace_id: str | None = None

@@ -11,6 +11,7 @@ expected tokens: a value can never become an operator, a comment or a new statem
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -116,14 +117,20 @@ def _expected_literal_tokens(parameter: Parameter) -> list[str]:
 
 def significant_tokens(kql: str) -> list[tuple[str, Any]]:
     """(kind, token) for every token on the default channel (no spaces or comments)."""
+    return list(_significant_tokens(kql))
+
+
+@functools.lru_cache(maxsize=256)
+def _significant_tokens(kql: str) -> tuple[tuple[str, Any], ...]:
+    """Lexed once per text: validation asks for the same query's tokens several times."""
     lexer = KqlLexer(InputStream(kql))
     lexer.removeErrorListeners()
     names: Sequence[str] = lexer.symbolicNames
-    return [
+    return tuple(
         (names[token.type] if 0 < token.type < len(names) else "ERROR", token)
         for token in lexer.getAllTokens()
         if token.channel == Token.DEFAULT_CHANNEL
-    ]
+    )
 
 
 #: Brackets nested deeper than this are no alert query; the recursive KQL parser would

@@ -67,21 +67,20 @@ async def _azure_workspace(settings: Settings) -> Workspace:
 
 
 async def _demo_workspace(settings: Settings, *, clock: Clock) -> Workspace:
-    import duckdb_kql
-
-    from bot.workspace.demo import DemoSpec, load_demo
+    from bot.workspace.demo.cache import open_demo
+    from bot.workspace.demo.spec import DemoSpec
     from bot.workspace.local import LocalWorkspace
 
     anchor = settings.demo_anchor(now=clock())
     spec = DemoSpec(
         now=anchor, seed=settings.demo_seed, days=settings.demo_days, size=settings.demo_size
     )
-    con = duckdb_kql.connect()
-    manifest = await asyncio.to_thread(load_demo, con, spec)
-    log.info("demo workspace loaded: %d jobs, data up to %s", len(manifest.jobs), anchor)
+    con = await asyncio.to_thread(open_demo, spec, settings.cache_dir)
+    log.info("demo workspace loaded: %s demo, data up to %s", spec.size, anchor)
     return LocalWorkspace(
         con,
         clock=clock,
         timeout=settings.query_timeout_seconds,
         max_rows=settings.max_result_rows,
+        translations=settings.cache_dir / "kql",
     )

@@ -1,26 +1,29 @@
 """The embedded workspace: KQL over DuckDB tables, with Log Analytics semantics.
 
-Tables live in the DuckDB schema ``raw``. Each query gets its own cursor with
-temporary views named like the Log Analytics tables and filtered to the query's
-time span on TimeGenerated, which is how Log Analytics applies `timespan`; so the
-KQL text runs unchanged and concurrent queries never see each other's windows.
+Tables live in the DuckDB schema ``raw``. Schema ``kql_window`` holds one view per
+table, filtered on TimeGenerated to the bounds in the session variables
+``kql_window_start`` / ``kql_window_end`` (which DuckDB folds to constants, so the
+filter is pushed into the scan), which is how Log Analytics applies `timespan`. Each
+query gets its own cursor, whose variables and search path (``kql_window``, or
+``raw`` when there is no time span) are its own; so the KQL text runs unchanged and
+concurrent queries never see each other's windows.
 
 `ago()` and `now()` are evaluated at the end of an explicit [start, end) interval
 (or at the clock's now for a duration), so evaluating "as of" a past time over
-the demo data behaves as it would have then.
+the demo data behaves as it would have then. Translations are made once per text
+(bot.workspace.translations) with "now" as a bound parameter.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import re
 import time
-import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
 import duckdb
@@ -32,8 +35,12 @@ from bot.models import Clock
 from bot.workspace import entra_tables, kql_compat
 from bot.workspace.base import Column, ColumnType, QueryResult, TimeSpan, resolve_timespan
 from bot.workspace.schema import TABLES
+from bot.workspace.stopping import Stopper
+from bot.workspace.translations import Translation, Translator, share_parses
+from bot.workspace.values import converters
 
 RAW_SCHEMA: Final = "raw"
+WINDOW_SCHEMA: Final = "kql_window"
 _DUCKDB_TYPES: Final[dict[ColumnType, str]] = {
     "string": "VARCHAR",
     "long": "BIGINT",
@@ -48,6 +55,7 @@ _DUCKDB_TYPES: Final[dict[ColumnType, str]] = {
 }
 _MAX_EXPECTED_TOKENS: Final = 6
 _TRUNCATED: Final = "E_QUERY_RESULT_SET_TOO_LARGE: the result was cut at {limit} rows"
+_REINTERRUPT_SECONDS: Final = 0.05
 
 
 def create_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -59,7 +67,11 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 class LocalWorkspace:
-    """A Workspace over a DuckDB connection whose `raw` schema holds the tables."""
+    """A Workspace over a DuckDB connection whose `raw` schema holds the tables.
+
+    `translations` is a directory for translations that outlive the process (None:
+    in memory only).
+    """
 
     def __init__(
         self,
@@ -69,41 +81,47 @@ class LocalWorkspace:
         timeout: float = 180.0,
         max_rows: int = 500_000,
         max_concurrency: int = 4,
+        translations: Path | None = None,
     ) -> None:
         kql_compat.install_function_overrides()
         entra_tables.create_empty(con, RAW_SCHEMA)
+        share_parses()
         self._con = con
         self._clock = clock
         self._timeout = timeout
         self._max_rows = max_rows
-        self._tables = _raw_tables(con)
-        self._column_names = frozenset(
-            name for table in self._tables for name in TABLES.get(table, {})
-        )
+        schema = _raw_schema(con)
+        _create_window_views(con, list(schema))
+        self._column_names = frozenset(name for table in schema for name in TABLES.get(table, {}))
+        self._translator = Translator(schema, directory=translations)
         self._executor = ThreadPoolExecutor(max_concurrency, thread_name_prefix="kql")
 
     async def query(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
         cursor = self._con.cursor()
+        message = f"the query ran longer than {self._timeout:g} s and was stopped"
+        stopper = Stopper(cursor, message)
+        now = self._clock()
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self._executor, self._run, cursor, kql, timespan, self._clock())
+        work = loop.run_in_executor(
+            self._executor, stopper.run, lambda s: self._run(cursor, kql, timespan, now, s)
+        )
         work.add_done_callback(lambda finished: _release(cursor, finished))
         try:
             return await asyncio.wait_for(asyncio.shield(work), timeout=self._timeout)
         except TimeoutError:
-            cursor.interrupt()
-            raise QueryTimeoutError(
-                f"the query ran longer than {self._timeout:g} s and was stopped"
-            ) from None
+            stopper.stop()
+            _keep_interrupting(stopper, work)
+            raise QueryTimeoutError(message) from None
 
     async def close(self) -> None:
-        """Wait for queries still running (interrupted ones end quickly), then close."""
+        """Wait for queries still running (stopped ones end quickly), then close."""
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
         self._con.close()
 
     def run_sync(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
         """The same query, on the calling thread (benchmarks, scripts)."""
         with self._con.cursor() as cursor:
-            return self._run(cursor, kql, timespan, self._clock())
+            return self._run(cursor, kql, timespan, self._clock(), None)
 
     def _run(
         self,
@@ -111,47 +129,107 @@ class LocalWorkspace:
         kql: str,
         timespan: TimeSpan,
         now: datetime,
+        stopper: Stopper | None,
     ) -> QueryResult:
         """Run `kql` over `timespan` as of `now` (read once, when the query was asked)."""
         started = time.perf_counter()
         interval = resolve_timespan(timespan, now=now)
-        query_now = interval[1] if interval else now
-        self._create_window_views(cursor, interval)
-        adapted = kql_compat.adapt(kql, columns=self._column_names)
+        adapted, render = _prepared(kql, self._column_names)
         try:
-            described, raw_rows = _execute(cursor, adapted, query_now, limit=self._max_rows + 1)
+            translation = _translate(self._translator, adapted)
         except duckdb_kql.KqlSyntaxError as error:
-            # Parsing is the slow part, so the original text is checked only now, to
-            # report positions in what the caller wrote rather than in the adaptation.
+            # The original text is checked only now, to report positions in what the
+            # caller wrote rather than in the adaptation.
             _check_syntax(kql)
             raise QueryError(_short_syntax_message(str(error))) from error
+        if stopper is not None:
+            stopper.enter("engine")
+        _open_window(cursor, interval)
+        query_now = interval[1] if interval else now
+        described, raw_rows = _execute(
+            cursor, translation, adapted, query_now, limit=self._max_rows + 1
+        )
+        if stopper is not None:
+            stopper.enter("python")
         columns = [Column(adapted.restore(name), _column_type(kind)) for name, kind in described]
         truncated = len(raw_rows) > self._max_rows
-        rows = [_normalise_row(row, columns) for row in raw_rows[: self._max_rows]]
         return QueryResult(
             columns=columns,
-            rows=rows,
+            rows=_normalised(
+                raw_rows[: self._max_rows],
+                [(c.type, str(kind)) for c, (_, kind) in zip(columns, described, strict=True)],
+            ),
             elapsed_ms=(time.perf_counter() - started) * 1000,
             partial_error=_TRUNCATED.format(limit=self._max_rows) if truncated else None,
-            render=kql_compat.render_of(kql),
+            render=dict(render) if render else None,
         )
 
-    def _create_window_views(
-        self, cursor: duckdb.DuckDBPyConnection, interval: tuple[datetime, datetime] | None
-    ) -> None:
-        for table in self._tables:
-            source = f'{RAW_SCHEMA}."{table}"'
-            if interval is None:
-                cursor.execute(f'CREATE TEMP VIEW "{table}" AS SELECT * FROM {source}')
-                continue
-            start, end = (_naive_utc(moment) for moment in interval)
-            # A view cannot take prepared parameters; the literals are datetimes we
-            # formatted ourselves, never caller text.
-            cursor.execute(
-                f'CREATE TEMP VIEW "{table}" AS SELECT * FROM {source} '
-                f"WHERE \"TimeGenerated\" >= TIMESTAMP '{start.isoformat()}' "
-                f"AND \"TimeGenerated\" < TIMESTAMP '{end.isoformat()}'"
-            )
+
+def _keep_interrupting(stopper: Stopper, work: asyncio.Future[QueryResult]) -> None:
+    """Re-send the interrupt until the stopped query has ended (see Stopper)."""
+    loop = asyncio.get_running_loop()
+
+    def again() -> None:
+        if not work.done() and stopper.interrupt_again():
+            loop.call_later(_REINTERRUPT_SECONDS, again)
+
+    loop.call_later(_REINTERRUPT_SECONDS, again)
+
+
+@functools.lru_cache(maxsize=512)
+def _prepared(
+    kql: str, columns: frozenset[str]
+) -> tuple[kql_compat.Adapted, dict[str, Any] | None]:
+    """The adapted query and its `render`, lexed once per text."""
+    return kql_compat.adapt(kql, columns=columns), kql_compat.render_of(kql)
+
+
+def _translate(translator: Translator, adapted: kql_compat.Adapted) -> Translation:
+    try:
+        return translator.translate(adapted.kql)
+    except duckdb_kql.KqlSyntaxError:
+        raise
+    except duckdb_kql.KqlUnsupportedError as error:
+        # Positions refer to the adapted text, which differs from the original only
+        # within a line, so the line is exact and the column close.
+        span = error.span
+        line, column = (span.line, span.column + 1) if span else (None, None)
+        raise UnsupportedQueryError(
+            kql_compat.unsupported_message(adapted, error, line, column),
+            line=line,
+            column=column,
+        ) from error
+    except duckdb_kql.KqlSchemaError as error:
+        raise QueryError(adapted.restore(kql_compat.schema_message(error))) from error
+    except duckdb_kql.KqlError as error:
+        raise QueryError(adapted.restore(str(error))) from error
+
+
+def _create_window_views(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {WINDOW_SCHEMA}")
+    for table in tables:
+        con.execute(
+            f'CREATE OR REPLACE VIEW {WINDOW_SCHEMA}."{table}" AS '
+            f'SELECT * FROM {RAW_SCHEMA}."{table}" '
+            "WHERE \"TimeGenerated\" >= getvariable('kql_window_start') "
+            "AND \"TimeGenerated\" < getvariable('kql_window_end')"
+        )
+
+
+def _open_window(
+    cursor: duckdb.DuckDBPyConnection, interval: tuple[datetime, datetime] | None
+) -> None:
+    """Point the cursor's table names at the window views (or the raw tables)."""
+    if interval is None:
+        cursor.execute(f"SET TimeZone = 'UTC'; SET search_path = '{RAW_SCHEMA}'")
+        return
+    start, end = (_naive_utc(moment) for moment in interval)
+    # Literals we formatted ourselves from datetimes, never caller text.
+    cursor.execute(
+        f"SET TimeZone = 'UTC'; SET search_path = '{WINDOW_SCHEMA}'; "
+        f"SET VARIABLE kql_window_start = TIMESTAMP '{start.isoformat()}'; "
+        f"SET VARIABLE kql_window_end = TIMESTAMP '{end.isoformat()}'"
+    )
 
 
 def _release(cursor: duckdb.DuckDBPyConnection, finished: asyncio.Future[QueryResult]) -> None:
@@ -161,13 +239,18 @@ def _release(cursor: duckdb.DuckDBPyConnection, finished: asyncio.Future[QueryRe
     cursor.close()
 
 
-def _raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _raw_schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Table -> column names of the raw schema, in column order (what `join` needs)."""
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-        "ORDER BY table_name",
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_catalog = current_database() "
+        "ORDER BY table_name, ordinal_position",
         [RAW_SCHEMA],
     ).fetchall()
-    return [str(row[0]) for row in rows]
+    schema: dict[str, list[str]] = {}
+    for table, column in rows:
+        schema.setdefault(str(table), []).append(str(column))
+    return schema
 
 
 def _check_syntax(kql: str) -> None:
@@ -191,37 +274,23 @@ def _short_syntax_message(message: str) -> str:
 
 def _execute(
     cursor: duckdb.DuckDBPyConnection,
+    translation: Translation,
     adapted: kql_compat.Adapted,
     query_now: datetime,
     *,
     limit: int,
 ) -> tuple[list[tuple[str, Any]], list[tuple[Any, ...]]]:
-    """Translate, run and fetch; every engine error becomes a QueryError.
+    """Run and fetch; every engine error becomes a QueryError.
 
     DuckDB relations are lazy, so some errors (a failed cast) only surface on fetch.
     """
+    parameters = translation.parameters_at(query_now)
     try:
-        relation = adapted.finish(
-            duckdb_kql.kql(cursor, adapted.kql, allow_write=False, query_now=query_now)
-        )
+        relation = adapted.finish(cursor.sql(translation.sql, params=parameters or None))
         described = list(zip(relation.columns, relation.types, strict=True))
         return described, relation.limit(limit).fetchall()
-    except duckdb_kql.KqlSyntaxError:
+    except duckdb.InterruptException:
         raise
-    except duckdb_kql.KqlUnsupportedError as error:
-        # Positions refer to the adapted text, which differs from the original only
-        # within a line, so the line is exact and the column close.
-        span = error.span
-        line, column = (span.line, span.column + 1) if span else (None, None)
-        raise UnsupportedQueryError(
-            kql_compat.unsupported_message(adapted, error, line, column),
-            line=line,
-            column=column,
-        ) from error
-    except duckdb_kql.KqlSchemaError as error:
-        raise QueryError(adapted.restore(kql_compat.schema_message(error))) from error
-    except duckdb_kql.KqlError as error:
-        raise QueryError(adapted.restore(str(error))) from error
     except duckdb.Error as error:
         raise QueryError(adapted.restore(_engine_message(error))) from error
 
@@ -243,22 +312,20 @@ def _column_type(duckdb_type: object) -> ColumnType:
     return kind if kind in _DUCKDB_TYPES else "string"
 
 
-def _normalise_row(row: tuple[Any, ...], columns: Sequence[Column]) -> list[Any]:
-    return [_normalise(value, column.type) for value, column in zip(row, columns, strict=True)]
-
-
-def _normalise(value: Any, kind: ColumnType) -> Any:
-    if value is None:
-        return None
-    if kind == "datetime" and isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if kind == "dynamic" and isinstance(value, str):
-        return json.loads(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, Decimal) and kind != "decimal":
-        return float(value)
-    return value
+def _normalised(
+    rows: list[tuple[Any, ...]], columns: Sequence[tuple[ColumnType, str]]
+) -> list[list[Any]]:
+    """Rows as bot.workspace.base documents them, converting only the columns that need it."""
+    convert: list[tuple[int, Callable[[Any], Any]]] = [
+        (index, to) for index, to in enumerate(converters(columns)) if to is not None
+    ]
+    result = [list(row) for row in rows]
+    for index, to in convert:
+        for row in result:
+            value = row[index]
+            if value is not None:
+                row[index] = to(value)
+    return result
 
 
 def _naive_utc(moment: datetime) -> datetime:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb_kql
 
@@ -18,11 +19,12 @@ ColumnsProbe = Callable[[str], Sequence[tuple[str, str]]]
 
 
 @contextmanager
-def empty_tables_probe() -> Iterator[ColumnsProbe]:
+def empty_tables_probe(*, translations: Path | None = None) -> Iterator[ColumnsProbe]:
+    """`translations`: where translations are cached across processes (see LocalWorkspace)."""
     con = duckdb_kql.connect()
     try:
         create_tables(con)
-        workspace = LocalWorkspace(con, timeout=30)
+        workspace = LocalWorkspace(con, timeout=30, translations=translations)
         yield lambda kql: [(c.name, c.type) for c in workspace.run_sync(kql, timespan=None).columns]
     finally:
         con.close()
