@@ -133,9 +133,7 @@ def _add_alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     imported.add_argument(
         "--parameters", type=Path, help="an ARM parameters file for [parameters('x')] values"
     )
-    imported.add_argument(
-        "--out", type=Path, help="write the rule file here (default: print it)"
-    )
+    imported.add_argument("--out", type=Path, help="write the rule file here (default: print it)")
     evaluate = commands.add_parser(
         "evaluate",
         help="evaluate the rules once against the workspace, notifying no one",
