@@ -83,8 +83,9 @@ async def _receive(
 async def _commit(
     tx: StoreOperations, signal: ExternalSignal, rule: Rule, step: SignalOutcome, now: datetime
 ) -> IntakeOutcome:
-    assert step.alert is not None and step.event is not None
     alert, event = step.alert, step.event
+    assert alert is not None
+    assert event is not None
     saved = await tx.save_alert(alert)
     if alert.version == 0:
         await tx.link_external_alert(
