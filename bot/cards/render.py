@@ -12,9 +12,10 @@ from typing import Any, Final
 
 from bot.cards.binder import bind
 from bot.cards.views import CardView
+from bot.resources import cards_dir
 
-#: The repository's cards/ folder (the package is installed in place, editable).
-TEMPLATES_DIR: Final = Path(__file__).resolve().parents[2] / "cards"
+#: The shipped cards/ folder (package data; see bot.resources).
+TEMPLATES_DIR: Final = cards_dir()
 #: Teams refuses messages over about 100 KB; one card stays far below, leaving room
 #: for the activity around it and several cards in one message.
 MAX_CARD_BYTES: Final = 28 * 1024
