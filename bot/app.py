@@ -6,7 +6,8 @@ the store, the workspace, the outbox dispatcher with the alert pipeline, the cha
 (the command router behind Teams' POST /api/messages), and the scheduler with the rule
 reloader; on shutdown it closes them in reverse, so evaluations in progress finish before
 deliveries stop and the store closes last. The notifier is chosen by settings.notifier:
-Teams (default), the log, or a file.
+the chat channels (default: each outbox item goes to its channel's notifier), the log,
+or a file.
 
 The configured workspace and the bot's clock come from bot.workspace.factory (which the
 command line uses without this module).
@@ -33,24 +34,26 @@ from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
 from bot.azure_monitor import setup as azure_monitor
 from bot.azure_monitor.webhook import add_routes as add_azure_monitor_routes
-from bot.cards import ASK_CHOOSE, CardRenderer, LogAnalyticsTarget
 from bot.channels.presenter import AlertPresenter
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
-from bot.commands.access import AccessPolicy, GraphGroupMembership, allowed_tenants
+from bot.channels.teams.cards import CardRenderer
+from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
-from bot.models import Clock, RuleHealth
+from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notify import (
     FileNotifier,
     LogNotifier,
     Notifier,
     OutboxDispatcher,
     RetryPolicy,
+    RoutingNotifier,
 )
 from bot.settings import Settings, bot_identity_problems
 from bot.store import Store
 from bot.store.sql import open_store
+from bot.views import ASK_CHOOSE, LogAnalyticsTarget
 from bot.web import (
     CLOCK,
     DISPATCHER,
@@ -125,9 +128,12 @@ def build_notifier(
     )
     # Each delivery ends well within the dispatcher's limit per delivery (lease / batch).
     budget = min(TEAMS_DELIVERY_BUDGET, settings.outbox_lease_seconds / DISPATCH_BATCH * 0.8)
-    return teams.notifier(
-        store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
-    )
+    notifiers: dict[ChannelKind, Notifier] = {
+        ChannelKind.TEAMS: teams.notifier(
+            store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
+        ),
+    }
+    return RoutingNotifier(notifiers)
 
 
 def create_app(
@@ -224,11 +230,12 @@ async def _chat_ctx(
         log_analytics=log_analytics_target(settings),
     )
     async with _group_membership(settings) as membership:
+        access = AccessPolicy.from_settings(settings, membership=membership)
         router = CommandRouter(
             store=app[STORE],
             pipeline=app[PIPELINE],
             rules=app[RULES],
-            access=AccessPolicy.from_settings(settings, membership=membership),
+            access=access,
             clock=app[CLOCK],
             log_analytics=log_analytics_target(settings),
             fallback=answers.answer,
@@ -238,7 +245,7 @@ async def _chat_ctx(
             router=router,
             store=app[STORE],
             renderer=renderer,
-            allowed_tenants=allowed_tenants(settings),
+            gate=EdgeGate(access),
             clock=app[CLOCK],
         )
         yield

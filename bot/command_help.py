@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from bot.cards.views import CommandHelp
 from bot.commands.handlers import REGISTRY
+from bot.views.model import CommandHelp
 
 COMMANDS: Final[tuple[CommandHelp, ...]] = REGISTRY.help()

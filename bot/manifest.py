@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from bot.cards.binder import bind
-from bot.cards.views import CommandHelp
+from bot.channels.teams.cards.binder import bind
 from bot.errors import ConfigError
 from bot.resources import manifest_dir
 from bot.settings import ENV_PREFIX, Settings
+from bot.views.model import CommandHelp
 
 MANIFEST_DIR: Final = manifest_dir()
 TEMPLATE: Final = "manifest.template.json"

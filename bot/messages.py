@@ -1,7 +1,8 @@
 """User-facing text that is not in a card template: short answers and labels built in code.
 
-Card wording lives in cards/*.json; what is composed in Python (a refusal, a count,
-a severity name) is here, so all of it can be read, reviewed and changed in one place.
+Card wording lives in the card templates (bot/channels/teams/cards/templates/); what is
+composed in Python (a refusal, a count, a severity name) is here, so all of it can be
+read, reviewed and changed in one place.
 Imports nothing else of ours.
 """
 

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 STANDARD_CATEGORIES: tuple[str, ...] = (
     "Access Reviews",
@@ -143,6 +143,9 @@ class RuleHealth(_Model):
     last_evaluated_at: datetime | None = None
     last_success_at: datetime | None = None
     last_error: str | None = None
+    #: What kind of failure `last_error` is (`ThrottledError`, `binding`, ...): a rule
+    #: is reported again when the kind changes, not when only the message does.
+    last_error_kind: str | None = None
     consecutive_errors: int = 0
 
 
@@ -153,6 +156,7 @@ class AlertEventKind(StrEnum):
     RESOLVED = "resolved"
     SNOOZE_EXPIRED = "snooze_expired"
     EVALUATION_ERROR = "evaluation_error"
+    EVALUATION_RECOVERED = "evaluation_recovered"
 
 
 class AlertEvent(_Model):
@@ -189,12 +193,23 @@ class Subscription(_Model):
     created_at: datetime
 
 
+#: Where people talk to the bot, in neutral words: a one-to-one chat (Teams personal chat,
+#: Slack DM), a group chat (Teams group chat, Slack group DM), or a channel.
+ConversationKind = Literal["direct", "group", "channel"]
+#: The words stored before they were neutral (Teams' own), read as the neutral ones.
+_OLD_KINDS: Final = {"personal": "direct", "groupChat": "group"}
+
+
+def _neutral_kind(value: Any) -> Any:
+    return _OLD_KINDS.get(value, value) if isinstance(value, str) else value
+
+
 class ConversationRef(_Model):
     """Enough to post into a conversation later (the channel's own reference, as JSON)."""
 
     conversation_id: str
     channel: ChannelKind
-    kind: Literal["personal", "groupChat", "channel"]
+    kind: Annotated[ConversationKind, BeforeValidator(_neutral_kind)]
     reference: dict[str, Any]
     updated_at: datetime
 

@@ -29,13 +29,20 @@ class TimeSpanError(ValueError):
     """The text is not a time span we understand; the message says what is."""
 
 
+class DurationTooLongError(TimeSpanError):
+    """A duration longer than a datetime can hold (`99999999999d`)."""
+
+
 def parse_duration(text: str) -> timedelta:
     """`24h`, `90m`, `7d`, `1w` (KQL-style) or ISO 8601 (`P1D`, `PT24H`)."""
     match = _SHORT.match(text)
-    if match:
-        duration = float(match["amount"]) * _UNITS[match["unit"].lower()]
-    else:
-        duration = _iso_duration(text)
+    try:
+        if match:
+            duration = float(match["amount"]) * _UNITS[match["unit"].lower()]
+        else:
+            duration = _iso_duration(text)
+    except OverflowError:
+        raise DurationTooLongError(f"time span too long: {text!r}") from None
     if duration <= timedelta(0):
         raise TimeSpanError(f"time span must be positive, got {text!r}")
     return duration
@@ -47,11 +54,14 @@ def parse_timespan(text: str) -> TimeSpan:
         return parse_duration(text)
     start_text, _, end_text = text.partition("/")
     start = parse_datetime(start_text)
-    end = (
-        start + parse_duration(end_text)
-        if _looks_like_duration(end_text)
-        else parse_datetime(end_text)
-    )
+    try:
+        end = (
+            start + parse_duration(end_text)
+            if _looks_like_duration(end_text)
+            else parse_datetime(end_text)
+        )
+    except OverflowError:
+        raise DurationTooLongError(f"interval ends after the year 9999: {text!r}") from None
     if end <= start:
         raise TimeSpanError(f"interval end must be after its start, got {text!r}")
     return (start, end)

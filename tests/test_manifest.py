@@ -11,12 +11,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bot.cards import CommandHelp
 from bot.cli import main
 from bot.command_help import COMMANDS
 from bot.errors import ConfigError
 from bot.manifest import MANIFEST_DIR, SCOPES, build_manifest, write_package
 from bot.settings import Settings
+from bot.views import CommandHelp
 
 SCHEMA = MANIFEST_DIR / "schema" / "MicrosoftTeams.schema.json"
 APP_ID = "6417b88f-b93c-4137-8a73-e7e3daadd60a"

@@ -1,19 +1,25 @@
-"""Restarting the bot mid-cycle loses nothing and duplicates nothing: a real process, a real
-database file, `kill -9`.
+"""Restarting the bot mid-delivery loses nothing and duplicates nothing: a real process, a
+real database file, `kill -9` while a delivery is provably in flight.
 
 The server (`python -m bot serve`) runs the catalog on the demo workspace pinned at
-DEMO_NOW, first runs spread over a few seconds, with the file notifier, which appends one
-JSON line per delivery: what was told to whom is seen from outside the process. It is
-killed right after its first deliveries, while some rules have not run yet, then started
-again on the same database, and stopped once every rule has run and the outbox is empty.
-A delivery made but not yet marked sent when the process died is made again (at least
-once); the line's key tells the two apart.
+DEMO_NOW, first runs spread over a few seconds, and posts alert cards through its real
+Teams notifier to a fake Bot Connector on loopback (tests/channels/teams/fake_connector.py,
+which follows the Bot Connector REST API). The connector answers the first posts, then
+holds the next one unanswered: that delivery is in flight, and the process is killed
+then. It is started again on the same database and stopped once every rule has run and
+the outbox is empty.
+
+Every card the connector accepted is counted by (channel, alert): each must be there
+exactly once. The held post was never accepted, so it must be made again after the
+restart (once its lease expires), and it must not have been marked sent before it was.
+Two deliberate bugs, injected into the spawned process by tests/support/faulty_serve.py,
+show that the test catches what it is for: every delivery made twice, and items marked
+sent before they are delivered.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import signal
@@ -21,18 +27,24 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
-from bot.models import AlertEventKind, OutboxStatus
+from bot.models import AlertEventKind, ChannelKind, ConversationRef, OutboxStatus, Subscription
 from bot.store.sql import open_store
-from tests.support.alerting import CATALOG, DEMO_NOW, sqlite_url, subscribe
+from tests.channels.teams.fake_connector import FakeConnector
+from tests.support.alerting import CATALOG, DEMO_NOW, ROOT, sqlite_url
 
 pytestmark = pytest.mark.slow
 
@@ -41,40 +53,124 @@ RULES = 13
 SLOW_TO_FIRE = "provisioning-job-silent"
 #: Provisioning rules of severity 1 or more severe that fire at DEMO_NOW.
 CRITICAL_PROVISIONING = {"provisioning-job-failure-spike", "provisioning-disable-delete-spike"}
+OPS, PROV_CRITICAL, QUIET = (
+    f"19:{name}@thread.tacv2" for name in ("ops", "prov-critical", "quiet")
+)
+#: Posts answered before one is held.
+ANSWERED_BEFORE_THE_HOLD = 3
+#: The outbox lease: the held item is claimed again once it expires. The Teams notifier's
+#: time for one delivery is a share of it (lease / batch * 0.8 = 2.4 s, over its 2 s minimum).
+LEASE_SECONDS = 30
+
+Key = tuple[str, int]
+
+
+class HoldingConnector(FakeConnector):
+    """The fake Bot Connector; the channel post after the first `answer_first` is held
+    unanswered (the delivery in flight), every later one is answered again."""
+
+    def __init__(self, *, answer_first: int) -> None:
+        super().__init__()
+        self.answer_first = answer_first
+        self.held: dict[str, Any] | None = None
+        self.holding = threading.Event()
+
+    async def _create(self, request: web.Request) -> web.Response:
+        if self.held is None and len(self.of_kind("create")) >= self.answer_first:
+            self.held = await request.json()
+            self.holding.set()
+            await asyncio.sleep(3600)  # never answered: the bot is killed meanwhile
+        return await super()._create(request)
+
+    def accepted(self) -> Counter[Key]:
+        """How many times each (channel, alert) card was posted and answered."""
+        return Counter(card_key(call.body) for call in self.of_kind("create"))
+
+
+def card_key(body: dict[str, Any]) -> Key:
+    """(channel, alert id) of a channel post carrying an alert card."""
+    channel: str = body["channelData"]["channel"]["id"]
+    return channel, _alert_id(body["activity"])
+
+
+def _alert_id(value: Any) -> int:
+    if isinstance(value, dict):
+        if isinstance(value.get("alertId"), int):
+            return int(value["alertId"])
+        found = [_alert_id(v) for v in value.values()]
+    elif isinstance(value, list):
+        found = [_alert_id(v) for v in value]
+    else:
+        return 0
+    return max(found, default=0)
+
+
+@contextmanager
+def on_loopback(fake: FakeConnector) -> Iterator[str]:
+    """Serve `fake` on a free loopback port from a thread of its own; yields its URL."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    runner = web.AppRunner(fake.app(), shutdown_timeout=1)
+
+    async def start() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+
+    asyncio.run_coroutine_threadsafe(start(), loop).result(10)
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
 
 
 class Bot:
     """The server process, its log, and what it delivered."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, fault: str | None = None) -> None:
         self.workdir = workdir
         self.database = workdir / "alertbot.db"
-        self.deliveries = workdir / "deliveries.jsonl"
         self.port = _free_port()
+        self.fault = fault
         self.runs = 0
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_at: float | None = None
 
     def env(self) -> dict[str, str]:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("ALERTBOT_")}
         return inherited | {
-            "ALERTBOT_DEMO_NOW": DEMO_NOW.isoformat(),
+            "ALERTBOT_DEMO_NOW": self.demo_now().isoformat(),
             "ALERTBOT_DATABASE_URL": sqlite_url(self.database),
             "ALERTBOT_RULES_PATH": str(self.workdir / "rules"),
             "ALERTBOT_SCHEDULER_SPREAD_SECONDS": "6",
             "ALERTBOT_RULES_RELOAD_SECONDS": "0",
-            "ALERTBOT_NOTIFIER": "file",
-            "ALERTBOT_NOTIFIER_FILE": str(self.deliveries),
-            "ALERTBOT_OUTBOX_LEASE_SECONDS": "2",
+            "ALERTBOT_NOTIFIER": "teams",
+            "ALERTBOT_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
             "ALERTBOT_PORT": str(self.port),
+            "RESTART_TEST_FAULT": self.fault or "",
+            "PYTHONPATH": str(ROOT),
         }
+
+    def demo_now(self) -> datetime:
+        """DEMO_NOW at the first start; a restart goes on from where time has come to (the
+        store's leases and due times are in the demo's time)."""
+        if self.started_at is None:
+            return DEMO_NOW
+        return DEMO_NOW + timedelta(seconds=time.monotonic() - self.started_at)
 
     def start(self) -> None:
         self.runs += 1
         log = (self.workdir / f"run-{self.runs}.log").open("wb")
+        command = ["-m", "tests.support.faulty_serve"] if self.fault else ["-m", "bot", "serve"]
+        env = self.env()
+        self.started_at = self.started_at or time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
+            [sys.executable, *command],
             cwd=self.workdir,
-            env=self.env(),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -88,11 +184,6 @@ class Bot:
         assert self.process is not None
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(15)
-
-    def lines(self) -> list[dict[str, Any]]:
-        if not self.deliveries.exists():
-            return []
-        return [json.loads(line) for line in self.deliveries.read_text().splitlines()]
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         if not self.database.exists():
@@ -129,65 +220,179 @@ def wait_until(condition: Callable[[], bool], bot: Bot, what: str, timeout: floa
     pytest.fail(f"timed out waiting for {what}:\n{bot.log()[-5000:]}")
 
 
-async def _seed(database: Path) -> None:
+async def _seed(database: Path, service_url: str) -> None:
     store = await open_store(sqlite_url(database))
-    await subscribe(store, "ops", "all")
-    await subscribe(store, "prov-critical", "Provisioning", max_severity=1)
-    await subscribe(store, "quiet", "Multitenant collaboration", max_severity=1)
+    for conversation_id, target, severity in (
+        (OPS, "all", 4),
+        (PROV_CRITICAL, "Provisioning", 1),
+        (QUIET, "Multitenant collaboration", 1),
+    ):
+        await store.upsert_conversation(_channel(conversation_id, service_url))
+        await store.subscribe(
+            Subscription(
+                conversation_id=conversation_id,
+                channel=ChannelKind.TEAMS,
+                target=target,
+                max_severity=severity,
+                created_by="admin",
+                created_at=DEMO_NOW,
+            )
+        )
     await store.close()
 
 
-@pytest.fixture
-def bot(tmp_path: Path) -> Iterator[Bot]:
-    shutil.copytree(CATALOG, tmp_path / "rules", ignore=shutil.ignore_patterns("*.md"))
-    asyncio.run(_seed(tmp_path / "alertbot.db"))
-    running = Bot(tmp_path)
-    yield running
-    if running.process is not None and running.process.poll() is None:
-        running.kill()
-
-
-def test_a_restart_mid_cycle_loses_nothing_and_duplicates_nothing(bot: Bot) -> None:
-    bot.start()
-    wait_until(lambda: len(bot.lines()) >= 3, bot, "the first deliveries", timeout=20)
-    bot.kill()
-    evaluated_before = len(bot.query("SELECT rule_id FROM rule_health"))
-    delivered_before = len(bot.lines())
-    unsent_before = bot.query("SELECT count(*) FROM outbox WHERE status != 'sent'")[0][0]
-    assert 0 < evaluated_before < RULES, "the kill should land mid-cycle"
-
-    bot.start()
-    wait_until(lambda: bot.ready() == 200, bot, "readiness after the restart", timeout=20)
-    wait_until(lambda: _done(bot), bot, "every rule evaluated and delivered", timeout=25)
-    assert bot.stop() == 0
-
-    items, alerts = asyncio.run(_read_store(bot.database))
-    lines = bot.lines()
-    print(
-        f"\nrestart: before kill -9, {evaluated_before}/{RULES} rules evaluated, "
-        f"{delivered_before} deliveries made, {unsent_before} queued but not marked sent; "
-        f"in the end {len(lines)} deliveries of {len(items)} items "
-        f"({len(lines) - len(items)} repeated)"
+def _channel(conversation_id: str, service_url: str) -> ConversationRef:
+    """A Teams channel's reference, as the endpoint saves it."""
+    return ConversationRef(
+        conversation_id=conversation_id,
+        channel=ChannelKind.TEAMS,
+        kind="channel",
+        reference={
+            "bot": {"id": "28:bot", "name": "Entra Alerts"},
+            "conversation": {"id": conversation_id, "conversationType": "channel"},
+            "channelId": "msteams",
+            "serviceUrl": service_url,
+            "channelData": {"channel": {"id": conversation_id}, "team": {"id": "19:team"}},
+        },
+        updated_at=DEMO_NOW,
     )
 
-    # Every (event, conversation) was delivered at least once, and is sent once in the store.
-    assert {item.status for item in items} == {OutboxStatus.SENT}
-    keys = [(item.conversation_id, item.idempotency_key) for item in items]
-    assert len(set(keys)) == len(keys)
-    delivered = Counter((line["conversation_id"], line["key"]) for line in lines)
-    assert set(delivered) == set(keys)
 
-    # Alert ids are unique, no problem has two open alerts, and every alert was announced.
-    ids = [alert.id for alert in alerts]
-    assert len(set(ids)) == len(ids)
-    assert len({alert.fingerprint for alert in alerts}) == len(alerts)
-    firing_rules = {alert.rule_id for alert in alerts}
-    assert firing_rules == _all_rule_ids(bot) - {SLOW_TO_FIRE}
-    assert {item.event.kind for item in items} == {AlertEventKind.FIRED}
+@dataclass
+class Run:
+    """What one run with a kill in flight showed, and what it got wrong."""
+
+    evaluated_before: int = 0
+    held: Key | None = None
+    held_status: str | None = None
+    accepted: Counter[Key] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def connector() -> Iterator[tuple[HoldingConnector, str]]:
+    fake = HoldingConnector(answer_first=ANSWERED_BEFORE_THE_HOLD)
+    with on_loopback(fake) as url:
+        yield fake, url
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, connector: tuple[HoldingConnector, str]) -> Path:
+    shutil.copytree(CATALOG, tmp_path / "rules", ignore=shutil.ignore_patterns("*.md"))
+    asyncio.run(_seed(tmp_path / "alertbot.db", connector[1]))
+    return tmp_path
+
+
+def restart_in_flight(workdir: Path, fake: HoldingConnector, fault: str | None = None) -> Run:
+    """Start, kill -9 while a post is held, start again, let everything finish; check."""
+    bot = Bot(workdir, fault=fault)
+    try:
+        return _restart_in_flight(bot, fake)
+    finally:
+        if bot.process is not None and bot.process.poll() is None:
+            bot.kill()
+
+
+def _restart_in_flight(bot: Bot, fake: HoldingConnector) -> Run:
+    run = Run()
+    bot.start()
+    wait_until(fake.holding.is_set, bot, "a post held in flight", timeout=60)
+    bot.kill()
+    assert fake.held is not None
+    run.held = card_key(fake.held)
+    run.held_status = _status(bot, run.held)
+    run.evaluated_before = len(bot.query("SELECT rule_id FROM rule_health"))
+    before = sum(fake.accepted().values())
+
+    bot.start()
+    wait_until(lambda: bot.ready() == 200, bot, "readiness after the restart", timeout=60)
+    wait_until(lambda: _done(bot), bot, "every rule evaluated and delivered", LEASE_SECONDS + 30)
+    assert bot.stop() == 0
+    run.accepted = fake.accepted()
+    print(
+        f"\nrestart{f' ({bot.fault})' if bot.fault else ''}: before kill -9, "
+        f"{run.evaluated_before}/{RULES} rules evaluated, {before} cards accepted, post of "
+        f"{run.held} in flight (outbox: {run.held_status}); in the end "
+        f"{sum(run.accepted.values())} cards accepted for {len(run.accepted)} (channel, alert)"
+    )
+    items, alerts = asyncio.run(_read_store(bot.database))
+    run.problems = _problems(run, items, alerts, _all_rule_ids(bot))
+    return run
+
+
+def _problems(run: Run, items: list[Any], alerts: list[Any], rule_ids: set[str]) -> list[str]:
+    problems = []
+    if not 0 < run.evaluated_before < RULES:
+        problems.append(f"the kill did not land mid-cycle ({run.evaluated_before} rules run)")
+    if run.held_status != OutboxStatus.PENDING.value:
+        problems.append(f"the item in flight at the kill was {run.held_status}, not pending")
+    if run.held not in run.accepted:
+        problems.append(f"the post in flight at the kill, {run.held}, was never made again")
+    twice = sorted(key for key, count in run.accepted.items() if count > 1)
+    if twice:
+        problems.append(f"cards posted more than once: {twice}")
+    if {item.status for item in items} != {OutboxStatus.SENT}:
+        problems.append("not every outbox item is marked sent")
     told = {(item.conversation_id, item.event.alert.id) for item in items if item.event.alert}
-    assert told == {("ops", alert.id) for alert in alerts} | {
-        ("prov-critical", alert.id) for alert in alerts if alert.rule_id in CRITICAL_PROVISIONING
+    if set(run.accepted) != told:
+        problems.append(f"cards never posted: {sorted(told - set(run.accepted))}")
+    problems += _alert_problems(items, alerts, rule_ids)
+    return problems
+
+
+def _alert_problems(items: list[Any], alerts: list[Any], rule_ids: set[str]) -> list[str]:
+    """Alert ids are unique, no problem has two open alerts, every alert was announced to
+    the conversations subscribed to it, and to no other."""
+    problems = []
+    ids = [alert.id for alert in alerts]
+    if len(set(ids)) != len(ids) or len({a.fingerprint for a in alerts}) != len(alerts):
+        problems.append("duplicate alerts")
+    if {alert.rule_id for alert in alerts} != rule_ids - {SLOW_TO_FIRE}:
+        problems.append("not every rule fired once")
+    if {item.event.kind for item in items} != {AlertEventKind.FIRED}:
+        problems.append(f"unexpected events: {sorted({i.event.kind for i in items})}")
+    told = {(item.conversation_id, item.event.alert.id) for item in items if item.event.alert}
+    expected = {(OPS, alert.id) for alert in alerts} | {
+        (PROV_CRITICAL, alert.id) for alert in alerts if alert.rule_id in CRITICAL_PROVISIONING
     }
+    if told != expected:
+        problems.append(f"told {sorted(told ^ expected)} wrongly")
+    return problems
+
+
+def test_a_restart_with_a_delivery_in_flight_loses_nothing_and_duplicates_nothing(
+    workdir: Path, connector: tuple[HoldingConnector, str]
+) -> None:
+    run = restart_in_flight(workdir, connector[0])
+    assert run.problems == []
+    assert sum(run.accepted.values()) == len(run.accepted) > ANSWERED_BEFORE_THE_HOLD
+
+
+@pytest.mark.parametrize(
+    ("fault", "caught"),
+    [
+        ("deliver-twice", ["cards posted more than once"]),
+        (
+            "sent-before-delivery",
+            ["the item in flight at the kill was sent, not pending", "was never made again"],
+        ),
+    ],
+)
+def test_the_restart_test_catches_a_deliberate_bug(
+    workdir: Path, connector: tuple[HoldingConnector, str], fault: str, caught: list[str]
+) -> None:
+    run = restart_in_flight(workdir, connector[0], fault=fault)
+    for problem in caught:
+        assert any(problem in found for found in run.problems), run.problems
+
+
+def _status(bot: Bot, key: Key) -> str | None:
+    conversation_id, alert_id = key
+    rows = bot.query(
+        f"SELECT status FROM outbox WHERE conversation_id = '{conversation_id}' "
+        f"AND alert_id = {alert_id:d}"
+    )
+    return str(rows[0][0]) if rows else None
 
 
 def _done(bot: Bot) -> bool:

@@ -37,6 +37,9 @@ def test_parses(text: str, expected: object) -> None:
         ("0h", "must be positive"),
         ("2026-01-02/2026-01-01", "must be after its start"),
         ("yesterday/P1D", "not an ISO 8601"),
+        ("99999999999d", "time span too long"),
+        ("P99999999999D", "time span too long"),
+        ("9999-12-31T00:00Z/P2D", "interval ends after the year 9999"),
     ],
 )
 def test_refuses_with_a_reason(text: str, complaint: str) -> None:

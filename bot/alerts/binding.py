@@ -19,7 +19,7 @@ from typing import Any, Final
 from antlr4 import InputStream, Token
 from duckdb_kql._antlr.KqlLexer import KqlLexer
 
-from bot.alerts.rule_model import Parameter, format_duration
+from bot.alerts.rule_model import Parameter, Rule, format_duration
 
 _ESCAPES: Final = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _LIST_SHAPE: Final = ("DYNAMIC", "OPENPAREN", "OPENBRACKET")
@@ -55,6 +55,14 @@ def bind(query: str, parameters: Mapping[str, Parameter]) -> BoundQuery:
         return BoundQuery(text=body, prefix_lines=0)
     lets = " ".join(let_statement(name, parameters[name]) for name in sorted(parameters))
     return BoundQuery(text=f"{lets}\n{body}", prefix_lines=1)
+
+
+def bound_query(rule: Rule) -> str:
+    """The KQL as the workspace runs it (parameters bound), else the rule's own text."""
+    try:
+        return bind(rule.query, rule.parameters).text
+    except BindingError:
+        return rule.query
 
 
 def let_statement(name: str, parameter: Parameter) -> str:
@@ -116,6 +124,28 @@ def significant_tokens(kql: str) -> list[tuple[str, Any]]:
         for token in lexer.getAllTokens()
         if token.channel == Token.DEFAULT_CHANNEL
     ]
+
+
+#: Brackets nested deeper than this are no alert query; the recursive KQL parser would
+#: take seconds over them and then overflow the stack.
+MAX_NESTING: Final = 32
+_OPENING: Final = frozenset({"OPENPAREN", "OPENBRACKET", "OPENBRACE"})
+_CLOSING: Final = frozenset({"CLOSEPAREN", "CLOSEBRACKET", "CLOSEBRACE"})
+
+
+def too_deep(kql: str) -> tuple[int, int] | None:
+    """(line, column) (1-based) of the first bracket nested deeper than MAX_NESTING, if any.
+
+    Read from the lexer's tokens (linear time), to be checked before the query is parsed."""
+    depth = 0
+    for kind, token in significant_tokens(kql):
+        if kind in _OPENING:
+            depth += 1
+            if depth > MAX_NESTING:
+                return token.line, token.column + 1
+        elif kind in _CLOSING:
+            depth = max(depth - 1, 0)
+    return None
 
 
 def declaration_span(query: str) -> tuple[int, int] | None:

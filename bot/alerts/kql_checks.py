@@ -18,7 +18,15 @@ from typing import Any, Final
 
 import duckdb_kql
 
-from bot.alerts.binding import BindingError, BoundQuery, bind, declaration_span, significant_tokens
+from bot.alerts.binding import (
+    MAX_NESTING,
+    BindingError,
+    BoundQuery,
+    bind,
+    declaration_span,
+    significant_tokens,
+    too_deep,
+)
 from bot.alerts.diagnostics import Finding, error, warning
 from bot.alerts.rule_model import Rule
 from bot.errors import QueryError, UnsupportedQueryError
@@ -64,7 +72,14 @@ def query_findings(rule: Rule, *, probe: OutputProbe | None = None) -> list[Find
 
 
 def _syntax(bound: BoundQuery) -> list[Finding]:
-    diagnostics = duckdb_kql.validate(bound.text)
+    deep = too_deep(bound.text)
+    if deep is not None:
+        message = f"KQL syntax: brackets nested more than {MAX_NESTING} deep"
+        return [_at_query(bound, *deep, message, "error")]
+    try:
+        diagnostics = duckdb_kql.validate(bound.text)
+    except RecursionError:  # nesting of another kind than brackets
+        return [error(("query",), "KQL syntax: the query nests too deeply to be read")]
     if not diagnostics:
         return []
     first = diagnostics[0]

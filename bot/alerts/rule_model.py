@@ -167,7 +167,7 @@ class Rule(_Strict):
     window: Duration
     measure: Annotated[Measure, BeforeValidator(_measure)] = Measure()
     operator: Operator
-    threshold: float
+    threshold: float = Field(allow_inf_nan=False)
     dimensions: tuple[str, ...] = ()
     failing_periods: FailingPeriods = FailingPeriods()
     #: Stateful (Azure autoMitigate): fire once, resolve when clear. False: fire every time.

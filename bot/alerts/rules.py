@@ -21,7 +21,7 @@ from bot.alerts.diagnostics import Diagnostic, Finding, Level
 from bot.alerts.kql_checks import OutputProbe, query_findings
 from bot.alerts.rule_checks import setting_findings
 from bot.alerts.rule_model import Rule
-from bot.alerts.yaml_source import Position, SourceMap, YamlSyntaxError, load_yaml
+from bot.alerts.yaml_source import Position, SourceMap, YamlSyntaxError, read_yaml
 from bot.errors import ConfigError
 
 RULE_SUFFIXES: Final = (".yaml", ".yml")
@@ -96,7 +96,7 @@ def check_file(
     """The valid rules of one file, and its diagnostics."""
     name = str(path)
     try:
-        document = load_yaml(path.read_text(encoding="utf-8"))
+        document = read_yaml(path)
     except (OSError, UnicodeDecodeError) as problem:
         return [], [Diagnostic(name, 1, 1, NO_RULE, f"cannot read the file: {problem}")]
     except YamlSyntaxError as problem:

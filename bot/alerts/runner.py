@@ -2,10 +2,10 @@
 
 A partial result counts as a failed query: no alert opens or resolves on part of the data.
 
-The scheduler calls `evaluate_rule` per rule on its own timer; `evaluate_cycle` runs
-every rule once (for `alertbot evaluate`), queries concurrently and steps in rule
-order. A rule's window is [at - window, at); the workspace evaluates `ago()` and
-`now()` at `at`, so evaluating "as of" a past time behaves as it would have then.
+The alert pipeline (bot.alerts.pipeline) runs one rule's `run_query` per scheduler tick;
+`evaluate_cycle` runs every rule once (for `alertbot evaluate`), queries concurrently and
+steps in rule order. A rule's window is [at - window, at); the workspace evaluates `ago()`
+and `now()` at `at`, so evaluating "as of" a past time behaves as it would have then.
 """
 
 from __future__ import annotations
@@ -49,26 +49,14 @@ async def run_query(
         bound = bind(rule.query, rule.parameters)
         result = await workspace.query(bound.text, timespan=(at - rule.window, at))
     except BindingError as error:
-        return QueryFailure(f"parameter binding failed: {error}")
+        return QueryFailure(f"parameter binding failed: {error}", kind="binding")
     except WorkspaceError as error:
-        return QueryFailure(str(error), retryable=error.retryable)
+        return QueryFailure(str(error), retryable=error.retryable, kind=type(error).__name__)
     if result.partial_error:
         # Deciding on part of the data could resolve or open alerts wrongly.
-        return QueryFailure(f"partial result: {result.partial_error}", retryable=True)
+        message = f"partial result: {result.partial_error}"
+        return QueryFailure(message, retryable=True, kind="partial")
     return result
-
-
-async def evaluate_rule(
-    rule: Rule,
-    workspace: Workspace,
-    state: EngineState,
-    *,
-    at: datetime,
-    new_id: IdAllocator,
-) -> RuleEvaluation:
-    """Query and step one rule at `at`."""
-    outcome = await run_query(rule, workspace, at=at)
-    return RuleEvaluation(rule, at, outcome, step(rule, outcome, state, now=at, new_id=new_id))
 
 
 async def evaluate_cycle(

@@ -22,7 +22,8 @@ Semantics, following Azure Monitor log search alerts:
 - Acknowledged and snoozed alerts get no reminders; a snooze that ends while the
   alert still fires tells people again (SNOOZE_EXPIRED). Clearing always resolves.
 - A failed query changes no alert: it records RuleHealth and emits one
-  EVALUATION_ERROR per new error message.
+  EVALUATION_ERROR per new kind of error (a throttle's "retry after 1 s", "2 s", ... is
+  one kind), and the first evaluation that runs again emits EVALUATION_RECOVERED.
 - A reminder is due at the first evaluation no earlier than half a frequency
   before its time, so scheduler jitter does not push it back a whole period.
 """
@@ -76,6 +77,9 @@ class QueryFailure:
 
     message: str
     retryable: bool = False
+    #: What failed, to tell people once per kind: the error's class (`ThrottledError`),
+    #: `binding`, `partial` or `measure`. Messages vary from one attempt to the next.
+    kind: str = "query"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +101,11 @@ def step(
 ) -> StepResult:
     """The state after evaluating `rule` at `now` with `outcome`, and what to tell people."""
     if isinstance(outcome, QueryFailure):
-        return _failed(rule, outcome.message, previous, now)
+        return _failed(rule, outcome, previous, now)
     try:
         measurements = measure(rule, outcome, known=_known_dimensions(rule, previous))
     except MeasureError as error:
-        return _failed(rule, str(error), previous, now)
+        return _failed(rule, QueryFailure(str(error), kind="measure"), previous, now)
     return _apply(rule, measurements, previous, now=now, new_id=new_id)
 
 
@@ -132,7 +136,8 @@ def _apply(
         mutes=work.mutes,
         health=_healthy(rule, previous, now),
     )
-    return StepResult(state, work.events, measurements, work.closed)
+    events = [*_recovered(rule, previous, now), *work.events]
+    return StepResult(state, events, measurements, work.closed)
 
 
 @dataclass
@@ -311,22 +316,34 @@ def _resolve(
     return resolved, [_event(AlertEventKind.RESOLVED, now, resolved, why)]
 
 
-def _failed(rule: Rule, message: str, previous: EngineState, now: datetime) -> StepResult:
+def _failed(rule: Rule, failure: QueryFailure, previous: EngineState, now: datetime) -> StepResult:
     before = previous.health.get(rule.id) or RuleHealth(rule_id=rule.id)
     health = before.model_copy(
         update={
             "last_evaluated_at": now,
-            "last_error": message,
+            "last_error": failure.message,
+            "last_error_kind": failure.kind,
             "consecutive_errors": before.consecutive_errors + 1,
         }
     )
     state = previous.model_copy(update={"health": {**previous.health, rule.id: health}})
-    if before.consecutive_errors and before.last_error == message:
+    if before.consecutive_errors and before.last_error_kind == failure.kind:
         return StepResult(state=state, events=[])
     event = AlertEvent(
-        kind=AlertEventKind.EVALUATION_ERROR, at=now, rule_id=rule.id, detail=message
+        kind=AlertEventKind.EVALUATION_ERROR, at=now, rule_id=rule.id, detail=failure.message
     )
     return StepResult(state=state, events=[event])
+
+
+def _recovered(rule: Rule, previous: EngineState, now: datetime) -> list[AlertEvent]:
+    """The all-clear after failed evaluations (whose first failure people were told of)."""
+    before = previous.health.get(rule.id)
+    if before is None or not before.consecutive_errors:
+        return []
+    detail = f"evaluated again after {before.consecutive_errors} failed evaluations"
+    return [
+        AlertEvent(kind=AlertEventKind.EVALUATION_RECOVERED, at=now, rule_id=rule.id, detail=detail)
+    ]
 
 
 def _healthy(rule: Rule, previous: EngineState, now: datetime) -> dict[str, RuleHealth]:

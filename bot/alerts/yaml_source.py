@@ -3,16 +3,32 @@
 PyYAML composes a node tree with marks; we build the plain data from it and a map
 from each value's path (`("rules", 0, "query")`) to its position. Duplicate keys,
 which PyYAML would silently resolve by keeping the last, are reported instead.
+
+Configuration files are written by people, but a wrong or hostile one must not take the
+bot down: a file is at most MAX_FILE_BYTES, nests at most MAX_DEPTH deep, and holds at
+most MAX_VALUES values once its aliases are expanded (a "billion laughs" file, a few
+lines whose aliases expand to billions of values, is refused before anything walks it);
+an alias inside the value it names is refused too. Each of these is a YamlSyntaxError
+with a position, like any other mistake in the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Any, Final
 
 import yaml
 
 Path = tuple[str | int, ...]
+
+#: Rule and catalog files are a few kilobytes; the largest shipped one is 17 KB.
+MAX_FILE_BYTES: Final = 256 * 1024
+#: Deeper nesting is no configuration (and would exhaust PyYAML's recursive composer).
+MAX_DEPTH: Final = 40
+#: Values (scalars, lists, mappings) after expanding aliases.
+MAX_VALUES: Final = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,19 +94,119 @@ class YamlDocument:
     source: SourceMap
 
 
+def read_yaml(path: FilePath) -> YamlDocument:
+    """Read and parse a file; OSError or UnicodeDecodeError if it cannot be read,
+    YamlSyntaxError if it is too large or not valid YAML."""
+    with path.open("rb") as file:
+        raw = file.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        message = f"the file is larger than {MAX_FILE_BYTES // 1024} KB; is it the right file?"
+        raise YamlSyntaxError(message, Position(1, 1))
+    return load_yaml(raw.decode("utf-8"))
+
+
 def load_yaml(text: str) -> YamlDocument:
     """Parse one YAML document (safe tags only) with positions."""
+    node: yaml.Node | None = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.SafeLoader(text).construct_document(node) if node is not None else None
+        loader = _BoundedLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is not None:
+                _check_expansion(node)
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
         raise YamlSyntaxError(_yaml_message(error), where) from None
+    except yaml.reader.ReaderError as error:
+        raise YamlSyntaxError(_reader_message(error), _offset(text, error.position)) from None
+    except (ValueError, OverflowError) as error:  # a scalar PyYAML cannot convert
+        where = _position(node.start_mark) if node is not None else Position(1, 1)
+        raise YamlSyntaxError(f"YAML: cannot read a value: {error}", where) from None
     source = SourceMap()
     if node is not None:
         _walk(node, (), source, text.splitlines())
     return YamlDocument(data=data, source=source)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing nesting deeper than MAX_DEPTH while it composes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self._depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, f"values nested more than {MAX_DEPTH} deep", mark
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse aliases that expand past MAX_VALUES values or MAX_DEPTH levels, or into
+    themselves. Linear in the composed nodes: each distinct node is sized once."""
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth) once expanded
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = _expanded(node, sizes)
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise _expansion_error(node, "an alias refers to a value that contains it")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    children = [sizes[id(child)] for child in _children(node)]
+    values = 1 + sum(size for size, _ in children)
+    depth = 1 + max((depth for _, depth in children), default=0)
+    if values > MAX_VALUES:
+        raise _expansion_error(node, f"the aliases expand to more than {MAX_VALUES} values")
+    if depth > MAX_DEPTH:
+        raise _expansion_error(node, f"the aliases nest values more than {MAX_DEPTH} deep")
+    return values, depth
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        yield from node.value
+    elif isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            yield key_node
+            yield value_node
+
+
+def _expansion_error(node: yaml.Node, problem: str) -> yaml.MarkedYAMLError:
+    return yaml.composer.ComposerError(None, None, problem, node.start_mark)
+
+
+def _reader_message(error: yaml.reader.ReaderError) -> str:
+    if isinstance(error.character, bytes):
+        return f"YAML: cannot decode byte #x{ord(error.character):02x}: {error.reason}"
+    return f"YAML: character #x{error.character:04x} is not allowed: {error.reason}"
+
+
+def _offset(text: str, index: int) -> Position:
+    before = text[:index]
+    return Position(before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1)
 
 
 def _yaml_message(error: yaml.MarkedYAMLError) -> str:

@@ -15,12 +15,12 @@ from typing import Any, Final
 from bot import messages
 from bot.ask.bind import BoundQuestion, without_render
 from bot.ask.understand import Choice
-from bot.cards.answer import AnswerView, answer_view
-from bot.cards.choices import ChoicesView, choices_view
-from bot.cards.portal import LogAnalyticsTarget, log_analytics_url
-from bot.cards.text import number
 from bot.output import json_value, text_value
 from bot.timespans import to_iso8601
+from bot.views.answer import AnswerView, answer_view
+from bot.views.choices import ChoicesView, choices_view
+from bot.views.portal import LogAnalyticsTarget, log_analytics_url
+from bot.views.text import number
 from bot.workspace.base import QueryResult, TimeSpan, Workspace, resolve_timespan
 
 _FIELD: Final = re.compile(

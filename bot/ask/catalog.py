@@ -17,8 +17,8 @@ from typing import Any, Final
 import duckdb_kql
 from pydantic import ValidationError
 
-from bot.alerts.binding import BindingError, significant_tokens
-from bot.alerts.yaml_source import Position, SourceMap, YamlSyntaxError, load_yaml
+from bot.alerts.binding import MAX_NESTING, BindingError, significant_tokens, too_deep
+from bot.alerts.yaml_source import Position, SourceMap, YamlSyntaxError, read_yaml
 from bot.ask.bind import BoundQuestion, Value, bind_question
 from bot.ask.model import (
     CatalogFile,
@@ -90,7 +90,7 @@ def _files(paths: Sequence[Path]) -> Iterator[Path]:
 def _read(path: Path) -> tuple[tuple[CatalogFile, SourceMap] | None, list[str]]:
     name = str(path)
     try:
-        document = load_yaml(path.read_text(encoding="utf-8"))
+        document = read_yaml(path)
     except (OSError, UnicodeDecodeError) as problem:
         return None, [_line(name, Position(1, 1), NO_ENTRY, f"cannot read the file: {problem}")]
     except YamlSyntaxError as problem:
@@ -147,11 +147,16 @@ def _bound_problems(command: Command, limits: Limits) -> list[str]:
         bound = sample_bind(command, limits)
     except BindingError as problem:
         return [f"parameters: {problem}"]
+    deep = too_deep(bound.kql)
+    if deep is not None:
+        return [f"query: brackets nested more than {MAX_NESTING} deep"]
     try:
         parsed = duckdb_kql.parse(bound.kql)
         diagnostics = list(parsed.diagnostics) if not parsed.ok else []
     except duckdb_kql.KqlSyntaxError as error:
         diagnostics = list(error.diagnostics)
+    except RecursionError:  # nesting of another kind than brackets
+        return ["query: the template nests too deeply to be read"]
     if not diagnostics:
         return []
     first = diagnostics[0]

@@ -16,11 +16,11 @@ from bot import messages
 from bot.ask.answer import answer_card, choices_card
 from bot.ask.service import Asker
 from bot.ask.understand import Choices, HelpWanted, NotUnderstood, Resolved, Understanding
-from bot.cards import help_view
-from bot.cards.portal import LogAnalyticsTarget
-from bot.cards.views import CommandHelp
 from bot.commands.base import Caller, Reply
 from bot.errors import QueryError, WorkspaceError
+from bot.views import help_view
+from bot.views.model import CommandHelp
+from bot.views.portal import LogAnalyticsTarget
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What a channel shows for an alert event: the alert's card, and the follow-up in its thread.
 
-Channel-neutral: it returns card views (bot.cards) that each channel renders its own way.
+Channel-neutral: it returns views (bot.views) that each channel renders its own way.
 The card always shows the alert as the store holds it now, not as the event saw it, so
 a late or repeated delivery never puts an older state back on screen. Rules come from
 the RuleBook in force; a rule removed since the event cannot be shown (None).
@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.alerts.binding import BindingError, bind
 from bot.alerts.reload import RuleBook
 from bot.alerts.rule_model import Rule
-from bot.cards import LogAnalyticsTarget, alert_card_view, reply_view
-from bot.cards.views import AlertCardView, ReplyView
 from bot.models import AlertEvent, AlertEventKind, AlertInstance
 from bot.store.base import AlertOperations
+from bot.views import LogAnalyticsTarget, reply_view
+from bot.views.alert import shown_alert_view
+from bot.views.model import AlertCardView, ReplyView
 
 
 class AlertPresenter:
@@ -50,13 +50,7 @@ class AlertPresenter:
         rule = self.rule(event.rule_id)
         if alert is None or rule is None:
             return None
-        return alert_card_view(
-            alert,
-            rule,
-            now=self._clock(),
-            query=_bound_query(rule),
-            log_analytics=self._log_analytics,
-        )
+        return shown_alert_view(alert, rule, now=self._clock(), log_analytics=self._log_analytics)
 
     async def reply(self, event: AlertEvent) -> ReplyView | None:
         """The thread reply for a re-notification, resolution, snooze end or failed run."""
@@ -68,11 +62,3 @@ class AlertPresenter:
             health = await self._store.get_rule_health(rule.id)
             failures = health.consecutive_errors if health else None
         return reply_view(event, rule, now=self._clock(), failures=failures)
-
-
-def _bound_query(rule: Rule) -> str:
-    """The KQL as the workspace ran it (parameters bound), else the rule's own text."""
-    try:
-        return bind(rule.query, rule.parameters).text
-    except BindingError:
-        return rule.query

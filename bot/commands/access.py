@@ -1,14 +1,23 @@
 """Who may do what: people of allowed tenants may read; alert admins may also change things.
 
-Admins are Entra users named by object id (ALERTBOT_ADMIN_OBJECT_IDS) or members of Entra
-groups (ALERTBOT_ADMIN_GROUP_IDS). Group membership is asked of Microsoft Graph
-(`checkMemberGroups`, transitive) and remembered for a few minutes. Every doubt is a
-"no": a caller without a tenant, an unreadable user id, Graph unreachable (logged).
+One policy, one chain of gates for every edge (Teams, Slack): `EdgeGate` refuses callers
+from other tenants or workspaces before anything is saved, and the command router asks
+the same policy again before a command runs, and whether the caller is an admin.
 
-Allowed tenants (see `allowed_tenants`): ALERTBOT_ALLOWED_TENANT_IDS when set; else the
-bot's own tenant (ALERTBOT_MICROSOFT_APP_TENANT_ID and/or ALERTBOT_AZURE_TENANT_ID); else,
-only with the embedded demo workspace (ALERTBOT_WORKSPACE=local, no Azure data behind it),
-any tenant. An Azure workspace with no tenant configured answers no one until one is.
+Admins are Entra users named by object id (ALERTBOT_ADMIN_OBJECT_IDS) or members of Entra
+groups (ALERTBOT_ADMIN_GROUP_IDS), matched with the principal's Entra object id (Teams:
+aadObjectId; Slack: the Entra user with the same email, when mapped), plus each channel's
+own admins (`ChannelAdmins`, e.g. Slack user ids and user groups). Group membership is
+asked of Microsoft Graph (`checkMemberGroups`, transitive) and remembered for a few
+minutes. Every doubt is a "no": a caller without a tenant, an unreadable user id, Graph
+unreachable (logged).
+
+Allowed tenants of Teams callers (see `allowed_tenants`): ALERTBOT_ALLOWED_TENANT_IDS
+when set; else the bot's own tenant (ALERTBOT_MICROSOFT_APP_TENANT_ID and/or
+ALERTBOT_AZURE_TENANT_ID); else, only with the embedded demo workspace
+(ALERTBOT_WORKSPACE=local, no Azure data behind it), any tenant. An Azure workspace with
+no tenant configured answers no one until one is.
+Other channels give their own allow-list (Slack: workspace ids) in `allowed_orgs`.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import asyncio
 import logging
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 from urllib.parse import quote
@@ -32,8 +42,9 @@ from azure.core.pipeline.policies import (
 from azure.core.pipeline.transport import AsyncHttpTransport
 from azure.core.rest import HttpRequest
 
-from bot.commands.base import Caller
+from bot.commands.base import Principal
 from bot.errors import AlertBotError
+from bot.models import ChannelKind
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,6 +56,8 @@ GROUPS_PER_REQUEST: Final = 20
 DEFAULT_CACHE_SECONDS: Final = 300.0
 _CACHE_LIMIT: Final = 10_000
 _GUID: Final = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+#: Conversations from other tenants that were told once (remembered, the latest this many).
+_TOLD_LIMIT: Final = 1000
 
 
 class GroupLookupError(AlertBotError):
@@ -161,6 +174,14 @@ class GraphGroupMembership:
         self._cache[key] = (now + self._cache_seconds, answer)
 
 
+class ChannelAdmins(Protocol):
+    """A channel's own admins (Slack: user ids and user groups)."""
+
+    async def is_admin(self, principal: Principal) -> bool:
+        """True if the channel names `principal` an admin; False whenever it cannot say."""
+        ...
+
+
 class AccessPolicy:
     """Decides whether a caller may be answered at all, and whether they are an admin."""
 
@@ -171,13 +192,20 @@ class AccessPolicy:
         admin_group_ids: Iterable[str] = (),
         allowed_tenants: Iterable[str] | None = (),
         membership: GroupMembership | None = None,
+        allowed_orgs: Mapping[ChannelKind, Iterable[str] | None] | None = None,
+        channel_admins: Mapping[ChannelKind, ChannelAdmins] | None = None,
     ) -> None:
-        """`allowed_tenants` None lets every tenant in (the local demo only)."""
+        """`allowed_tenants`: the Teams tenants; `allowed_orgs`: other channels' tenants or
+        workspaces (a channel missing there lets no one in). None lets everyone of that
+        channel in (the local demo only)."""
         self.admin_user_ids = frozenset(u.lower() for u in admin_user_ids)
         self.admin_group_ids = tuple(sorted({g.lower() for g in admin_group_ids}))
-        self.allowed_tenants = (
-            None if allowed_tenants is None else frozenset(t.lower() for t in allowed_tenants)
-        )
+        self.allowed_tenants = _lowered(allowed_tenants)
+        self._allowed_orgs: dict[ChannelKind, frozenset[str] | None] = {
+            kind: _lowered(orgs) for kind, orgs in (allowed_orgs or {}).items()
+        }
+        self._allowed_orgs[ChannelKind.TEAMS] = self.allowed_tenants
+        self._channel_admins = dict(channel_admins or {})
         self._membership = membership
         if self.admin_group_ids and membership is None:
             log.warning(
@@ -195,26 +223,56 @@ class AccessPolicy:
             membership=membership,
         )
 
-    def tenant_allowed(self, caller: Caller) -> bool:
-        if self.allowed_tenants is None:
+    def org_allowed(self, principal: Principal) -> bool:
+        """Whether the principal's tenant or workspace may use the bot at all."""
+        allowed = self._allowed_orgs.get(principal.channel, frozenset())
+        if allowed is None:
             return True
-        return caller.tenant_id is not None and caller.tenant_id.lower() in self.allowed_tenants
+        return principal.org_id is not None and principal.org_id.lower() in allowed
 
-    async def is_admin(self, caller: Caller) -> bool:
-        """An admin by id, or by group membership; False whenever it cannot be known."""
-        if not self.tenant_allowed(caller):
+    async def is_admin(self, principal: Principal) -> bool:
+        """An admin by Entra id or group, or by the channel's own admins; False whenever it
+        cannot be known."""
+        if not self.org_allowed(principal):
             return False
-        if caller.user_id.lower() in self.admin_user_ids:
+        if await self._entra_admin(principal.entra_object_id):
+            return True
+        admins = self._channel_admins.get(principal.channel)
+        return admins is not None and await admins.is_admin(principal)
+
+    async def _entra_admin(self, object_id: str | None) -> bool:
+        if object_id is None:
+            return False
+        if object_id.lower() in self.admin_user_ids:
             return True
         if not self.admin_group_ids or self._membership is None:
             return False
         try:
-            return await self._membership.member_of(caller.user_id, self.admin_group_ids)
+            return await self._membership.member_of(object_id, self.admin_group_ids)
         except GroupLookupError as error:
-            log.warning(
-                "admin check for %s failed, treating as not an admin: %s", caller.user_id, error
-            )
+            log.warning("admin check for %s failed, treating as not an admin: %s", object_id, error)
             return False
+
+
+class EdgeGate:
+    """The first gate of every edge, before anything is saved: the caller's tenant or
+    workspace must be allowed. A refused conversation is told once (per process)."""
+
+    def __init__(self, access: AccessPolicy) -> None:
+        self.access = access
+        self._told: OrderedDict[str, None] = OrderedDict()
+
+    def allows(self, principal: Principal) -> bool:
+        return self.access.org_allowed(principal)
+
+    def first_refusal(self, conversation_id: str) -> bool:
+        """True the first time a conversation is refused (in this process)."""
+        if conversation_id in self._told:
+            return False
+        self._told[conversation_id] = None
+        while len(self._told) > _TOLD_LIMIT:
+            self._told.popitem(last=False)
+        return True
 
 
 def allowed_tenants(settings: Settings) -> frozenset[str] | None:
@@ -228,6 +286,10 @@ def allowed_tenants(settings: Settings) -> frozenset[str] | None:
         return None
     log.warning("no tenant is allowed: set ALERTBOT_ALLOWED_TENANT_IDS")
     return frozenset()
+
+
+def _lowered(ids: Iterable[str] | None) -> frozenset[str] | None:
+    return None if ids is None else frozenset(i.lower() for i in ids)
 
 
 def _is_guid(text: str) -> bool:

@@ -1,36 +1,66 @@
 """The boundary between chat channels and what the bot does: who asks, and what comes back.
 
-A channel (Teams now, Slack later) turns its activities into a `Caller` plus either
-message text or a card action, asks a `Router`, and shows the `Reply`. Replies carry
-card *views* (bot.cards), never channel payloads, so each channel renders them its own
-way. Nothing here knows a chat platform.
+A channel (Teams, Slack) resolves its caller to a `Principal`, turns its activities into
+a `Caller` plus either message text or a button press, asks a `Router`, and shows the
+`Reply`. Replies carry views (bot.views), never channel payloads, so each channel renders
+them its own way. Nothing here knows a chat platform.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from bot.cards.views import CardView
-from bot.models import ChannelKind
+from bot.models import ChannelKind, ConversationKind
+from bot.views.model import CardView
 
-ConversationKind = Literal["personal", "groupChat", "channel"]
+__all__ = ["Caller", "ConversationKind", "Principal", "Reply", "Router"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A person as their channel knows them, and as Entra does when that is known.
+
+    Teams: `user_id` is the Entra object id (`aadObjectId`, else the Teams id), `org_id`
+    the Entra tenant. Slack: `user_id` is the Slack user id, `org_id` the workspace (team
+    id), and `entra_object_id` the Entra user with the same email when it was mapped.
+    """
+
+    channel: ChannelKind
+    user_id: str
+    #: The tenant (Teams) or workspace (Slack) the request came from; None when the
+    #: channel cannot say (refused by policy).
+    org_id: str | None
+    name: str | None = None
+    #: The person's Entra object id, when known: what admin ids and groups are matched with.
+    entra_object_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
     """The person behind a message or a button press, and where it came from."""
 
-    #: Entra object id (Teams `aadObjectId`) when the channel gives one, else its user id.
-    user_id: str
-    name: str | None
-    #: The caller's Entra tenant; None when the channel cannot say (refused by policy).
-    tenant_id: str | None
+    principal: Principal
     #: Where to answer. In a Teams channel this is the channel (thread suffix removed).
     conversation_id: str
-    channel: ChannelKind
     conversation_kind: ConversationKind
+
+    @property
+    def user_id(self) -> str:
+        return self.principal.user_id
+
+    @property
+    def name(self) -> str | None:
+        return self.principal.name
+
+    @property
+    def channel(self) -> ChannelKind:
+        return self.principal.channel
+
+    @property
+    def org_id(self) -> str | None:
+        return self.principal.org_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +79,6 @@ class Router(Protocol):
         ...
 
     async def handle_card_action(self, caller: Caller, verb: str, data: Mapping[str, Any]) -> Reply:
-        """A card button (Action.Execute `verb` with its `data`). The reply's view, when
-        given, replaces the card the button was on."""
+        """A button (its `verb` and `data`). The reply's view, when given, replaces the
+        message the button was on."""
         ...

@@ -9,11 +9,11 @@ from typing import Protocol
 from bot.alerts.handling import Actor
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.rule_model import Rule
-from bot.cards.portal import LogAnalyticsTarget
-from bot.cards.views import CommandHelp
 from bot.commands.base import Caller
 from bot.models import AuditEntry
 from bot.store import Store
+from bot.views.model import CommandHelp
+from bot.views.portal import LogAnalyticsTarget
 
 
 class RuleSource(Protocol):

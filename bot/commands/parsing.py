@@ -19,7 +19,7 @@ from typing import Final, Literal, Protocol
 
 from bot import messages
 from bot.models import STANDARD_CATEGORIES
-from bot.timespans import TimeSpanError, parse_duration
+from bot.timespans import DurationTooLongError, TimeSpanError, parse_duration
 
 _TRAILING: Final = ".,;:!?"
 #: The shortest prefix of a name that may stand for it.
@@ -105,7 +105,10 @@ _MAX_DURATION_WORDS: Final = 5
 
 
 def human_duration(text: str) -> timedelta | None:
-    """`4h`, `4 hours`, `an hour`, `1h30m`, `1 hour and 30 minutes`, `P1D`; None if not one."""
+    """`4h`, `4 hours`, `an hour`, `1h30m`, `1 hour and 30 minutes`, `P1D`; None if not one.
+
+    A duration too long for a timedelta (`99999999999d`) is `timedelta.max`, which every
+    range refuses as out of range."""
     cleaned = text.strip().lower()
     total, position = timedelta(0), 0
     for part in _PART.finditer(cleaned):
@@ -113,11 +116,16 @@ def human_duration(text: str) -> timedelta | None:
         if part.start() != position or unit is None:
             break
         amount = 1.0 if part[1] in _ONE else float(part[1])
-        total, position = total + amount * unit, part.end()
+        try:
+            total, position = total + amount * unit, part.end()
+        except OverflowError:
+            total, position = timedelta.max, part.end()
     if position == len(cleaned) and total > timedelta(0):
         return total
     try:
         return parse_duration(text) if " " not in cleaned else None
+    except DurationTooLongError:
+        return timedelta.max
     except TimeSpanError:
         return None
 
@@ -134,7 +142,8 @@ class DurationKind:
         for count in range(min(len(rest), _MAX_DURATION_WORDS), 0, -1):
             duration = human_duration(" ".join(w.key for w in rest[:count]))
             if duration is not None:
-                return self.check(duration, rest[0].raw), skip + count
+                typed = " ".join(word.raw for word in rest[:count])
+                return self.check(duration, typed), skip + count
         # `3 months`: quote the amount with its unit.
         shown = rest[:2] if len(rest) > 1 and rest[0].key.replace(".", "").isdigit() else rest[:1]
         raise ArgError(messages.bad_duration(" ".join(word.raw for word in shown)))

@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot import messages
-from bot.cards.actions import ActionData
-from bot.cards.views import CommandHelp
 from bot.commands.base import Reply
 from bot.commands.context import CommandContext
 from bot.commands.parsing import ArgError, ArgKind, ParseContext, Word, split_words, suggestions
+from bot.views.actions import ActionData
+from bot.views.model import CommandHelp
 
 Handler = Callable[..., Awaitable[Reply]]
 CardHandler = Callable[[CommandContext, ActionData], Awaitable[Reply]]

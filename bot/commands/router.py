@@ -25,10 +25,6 @@ from pydantic import ValidationError
 
 from bot import messages
 from bot.alerts.pipeline import AlertPipeline
-from bot.cards import help_view
-from bot.cards.actions import ActionData
-from bot.cards.portal import LogAnalyticsTarget
-from bot.cards.text import one_line
 from bot.commands.access import AccessPolicy
 from bot.commands.base import Caller, Reply
 from bot.commands.context import CommandContext, RuleSource, Services
@@ -39,6 +35,10 @@ from bot.commands.registry import Empty, Invalid, Invocation, Parsed, Registry, 
 from bot.errors import WorkspaceError
 from bot.models import STANDARD_CATEGORIES, Clock
 from bot.store import Store, StoreError
+from bot.views import help_view
+from bot.views.actions import ActionData
+from bot.views.portal import LogAnalyticsTarget
+from bot.views.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class CommandRouter:
             alert_id=parsed.alert_id if parsed else None,
         )
         refusal = await self._gates(request)
-        if refusal is not None and not self._access.tenant_allowed(caller):
+        if refusal is not None and not self._access.org_allowed(caller.principal):
             return refusal  # nothing of ours for other tenants, not even the card
         if refusal is not None:
             return await self._with_current_card(ctx, refusal, request.alert_id)
@@ -137,10 +137,10 @@ class CommandRouter:
     async def _gates(self, request: _Request) -> Reply | None:
         """The first refusal, or None when the request may go on."""
         caller = request.ctx.caller
-        if not self._access.tenant_allowed(caller):
-            await self._refused(request, f"refused: tenant {caller.tenant_id} is not allowed")
+        if not self._access.org_allowed(caller.principal):
+            await self._refused(request, f"refused: tenant {caller.org_id} is not allowed")
             return Reply(text=messages.other_tenant())
-        if request.admin_only and not await self._access.is_admin(caller):
+        if request.admin_only and not await self._access.is_admin(caller.principal):
             await self._refused(request, "refused: not an alert admin")
             return Reply(text=messages.refused(request.action))
         return None

@@ -3,6 +3,14 @@
 The migrations in `migrations/versions` create exactly this schema; a test keeps the two
 in step. Times are stored as UTC (naive in SQLite, timestamptz in PostgreSQL) and come
 back timezone-aware. Nested values (dimensions, history, payloads) are JSON.
+
+What chat platforms send is stored without a length limit (Text): display names (Entra
+allows 256 characters; Teams and Slack send what the directory holds), user ids and
+conversation ids (Teams documents no maximum; personal chat ids are ~130 characters,
+channel and group ids with suffixes longer). The Teams edge refuses ids over 1 KB, which
+keeps them inside PostgreSQL's B-tree index row limit (~2.7 KB). SQLite never enforces a
+declared length, so there these columns keep the VARCHAR(n) they were created with (see
+migration 0004).
 """
 
 from __future__ import annotations
@@ -63,6 +71,12 @@ NAMING_CONVENTION = {
 
 #: JSON everywhere, JSONB (binary, indexable) in PostgreSQL.
 JSON_TYPE: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+
+
+def chat_text(sqlite_length: int) -> TypeEngine[str]:
+    """Text of any length, for what chat platforms send (SQLite: as first declared)."""
+    return Text().with_variant(String(sqlite_length), "sqlite")
+
 
 _HISTORY = TypeAdapter(list[Transition])
 _RECENT = TypeAdapter(list[PeriodOutcome])
@@ -131,7 +145,7 @@ class AlertRow(Base):
     notify_count: Mapped[int] = mapped_column(Integer)
     resolved_at: Mapped[datetime | None]
     snoozed_until: Mapped[datetime | None]
-    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_by: Mapped[str | None] = mapped_column(chat_text(200))
     acknowledged_at: Mapped[datetime | None]
     evidence: Mapped[Any] = mapped_column(JSON_TYPE)
     history: Mapped[Any] = mapped_column(JSON_TYPE)
@@ -192,8 +206,8 @@ class MuteRow(Base):
     matchers: Mapped[Any] = mapped_column(JSON_TYPE)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
     until: Mapped[datetime] = mapped_column(index=True)
-    created_by: Mapped[str] = mapped_column(String(200))
-    created_by_name: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(chat_text(200))
+    created_by_name: Mapped[str | None] = mapped_column(chat_text(200))
     created_at: Mapped[datetime]
     reason: Mapped[str | None] = mapped_column(Text)
 
@@ -246,6 +260,7 @@ class RuleHealthRow(Base):
     last_evaluated_at: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_kind: Mapped[str | None] = mapped_column(String(50))
     consecutive_errors: Mapped[int] = mapped_column(Integer)
 
     def to_model(self) -> RuleHealth:
@@ -254,6 +269,7 @@ class RuleHealthRow(Base):
             last_evaluated_at=self.last_evaluated_at,
             last_success_at=self.last_success_at,
             last_error=self.last_error,
+            last_error_kind=self.last_error_kind,
             consecutive_errors=self.consecutive_errors,
         )
 
@@ -265,7 +281,7 @@ def rule_health_values(health: RuleHealth) -> dict[str, Any]:
 class ConversationRow(Base):
     __tablename__ = "conversations"
 
-    conversation_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(chat_text(512), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20))
     reference: Mapped[Any] = mapped_column(JSON_TYPE)
@@ -298,7 +314,7 @@ class SubscriptionRow(Base):
     target: Mapped[str] = mapped_column(String(200), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     max_severity: Mapped[int] = mapped_column(Integer)
-    created_by: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(chat_text(200))
     created_at: Mapped[datetime]
 
     def to_model(self) -> Subscription:
@@ -322,10 +338,10 @@ class AuditRow(Base):
     # No foreign keys: the record outlives pruned conversations and refused requests.
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime]
-    actor: Mapped[str] = mapped_column(String(200))
-    actor_name: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(chat_text(200))
+    actor_name: Mapped[str | None] = mapped_column(chat_text(200))
     action: Mapped[str] = mapped_column(String(50))
-    conversation_id: Mapped[str | None] = mapped_column(String(512), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(chat_text(512), index=True)
     alert_id: Mapped[int | None] = mapped_column(Integer, index=True)
     detail: Mapped[str | None] = mapped_column(Text)
 
@@ -354,7 +370,7 @@ class OutboxRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(300))
-    conversation_id: Mapped[str] = mapped_column(String(512))
+    conversation_id: Mapped[str] = mapped_column(chat_text(512))
     channel: Mapped[str] = mapped_column(String(20))
     # Copied out of the event so that "the messages of alert 42" is an indexed query.
     alert_id: Mapped[int | None] = mapped_column(Integer, index=True)
@@ -365,7 +381,7 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(512))
+    message_id: Mapped[str | None] = mapped_column(chat_text(512))
     # Who is delivering it, and until when; an expired lease can be claimed again.
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None]

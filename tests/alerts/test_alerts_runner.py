@@ -57,9 +57,9 @@ async def test_workspace_errors_and_partial_results_become_failures() -> None:
     workspace = FakeWorkspace(answers)
     outcomes = [await run_query(make_rule(), workspace, at=at) for at in answers]
     assert outcomes == [
-        QueryFailure("line 1, column 5: bad column", retryable=False),
-        QueryFailure("slow down", retryable=True),
-        QueryFailure("partial result: cut at 500000 rows", retryable=True),
+        QueryFailure("line 1, column 5: bad column", retryable=False, kind="QueryError"),
+        QueryFailure("slow down", retryable=True, kind="ThrottledError"),
+        QueryFailure("partial result: cut at 500000 rows", retryable=True, kind="partial"),
     ]
 
 

@@ -13,12 +13,13 @@ from bot.models import AlertEventKind, AlertStatus, DimensionState, fingerprint
 from bot.workspace.base import QueryResult
 from tests.alerts.builders import job_rows, make_rule, minutes, rows
 
-F, U, R, RES, ERR = (
+F, U, R, RES, ERR, OK = (
     AlertEventKind.FIRED,
     AlertEventKind.UPDATED,
     AlertEventKind.RENOTIFY,
     AlertEventKind.RESOLVED,
     AlertEventKind.EVALUATION_ERROR,
+    AlertEventKind.EVALUATION_RECOVERED,
 )
 
 
@@ -95,7 +96,7 @@ LIFECYCLE = [
         id="3-of-3",
     ),
     pytest.param(
-        {}, counts(1, None, None, 1, 0), [[F], [ERR], [], [], [RES]], id="error-keeps-alert"
+        {}, counts(1, None, None, 1, 0), [[F], [ERR], [], [OK], [RES]], id="error-keeps-alert"
     ),
     pytest.param(
         {"operator": "<", "threshold": 1}, counts(2, 0, 0, 3), [[], [F], [], [RES]], id="below"
@@ -192,17 +193,27 @@ def test_outcomes_older_than_m_periods_are_forgotten_after_downtime() -> None:
     assert kinds(results) == [[], []]
 
 
-def test_a_failed_query_is_recorded_in_rule_health_and_told_once_per_message() -> None:
-    outcomes = [rows(1), QueryFailure("timeout"), QueryFailure("timeout"), QueryFailure("403")]
-    results = run({}, [*outcomes, rows(1)])
-    assert kinds(results) == [[F], [ERR], [], [ERR], []]
-    health = results[3].state.health["test-rule"]
-    assert (health.consecutive_errors, health.last_error) == (3, "403")
+def test_a_failed_query_is_recorded_in_rule_health_and_told_once_per_kind_of_error() -> None:
+    throttled = [
+        QueryFailure(f"throttled, retry after {seconds} s", kind="ThrottledError")
+        for seconds in (1, 2, 3)
+    ]
+    denied = QueryFailure("403", kind="WorkspaceUnavailableError")
+    results = run({}, [rows(1), *throttled, denied, rows(1), throttled[0]])
+    # Three messages of one kind: one notice; another kind: another; running again: one
+    # all-clear; failing again after that is news again.
+    assert kinds(results) == [[F], [ERR], [], [], [ERR], [OK], [ERR]]
+    health = results[4].state.health["test-rule"]
+    assert (health.consecutive_errors, health.last_error) == (4, "403")
+    assert health.last_error_kind == "WorkspaceUnavailableError"
     assert health.last_success_at == minutes(0)
-    assert results[3].state.alerts == results[0].state.alerts
-    recovered = results[4].state.health["test-rule"]
+    assert results[4].state.alerts == results[0].state.alerts
+    recovered = results[5].state.health["test-rule"]
     assert (recovered.consecutive_errors, recovered.last_error) == (0, None)
-    assert results[1].events[0].detail == "timeout"
+    assert results[1].events[0].detail == "throttled, retry after 1 s"
+    (all_clear,) = results[5].events
+    assert (all_clear.rule_id, all_clear.alert) == ("test-rule", None)
+    assert all_clear.detail == "evaluated again after 4 failed evaluations"
 
 
 def test_a_result_that_cannot_be_measured_is_an_evaluation_error() -> None:

@@ -152,6 +152,32 @@ async def test_a_failing_query_is_reported_once_to_the_rules_subscribers(
     assert "NoSuchColumn" in (health.last_error or "")
 
 
+async def test_a_rule_that_runs_again_tells_the_same_subscribers_it_recovered(
+    pipeline: AlertPipeline, store: SqlStore
+) -> None:
+    broken = make_rule(
+        id="workflow-failed",
+        category="Lifecycle workflows",
+        query="AuditLogs | where NoSuchColumn == 1",
+    )
+    await pipeline.evaluate(broken, now=DEMO_NOW)
+    fixed = broken.model_copy(update={"query": "AuditLogs | where Category == 'none'"})
+    recovered = await pipeline.evaluate(fixed, now=at(5))
+    quiet = await pipeline.evaluate(fixed, now=at(10))
+
+    assert [e.kind for e in recovered.result.events] == [AlertEventKind.EVALUATION_RECOVERED]
+    assert quiet.result.events == []
+    items = await store.list_outbox()
+    assert {(i.event.kind, i.conversation_id) for i in items} == {
+        (kind, conversation)
+        for kind in (AlertEventKind.EVALUATION_ERROR, AlertEventKind.EVALUATION_RECOVERED)
+        for conversation in ("ops", "wf")
+    }
+    health = await store.get_rule_health("workflow-failed")
+    assert health is not None
+    assert (health.consecutive_errors, health.last_error, health.last_error_kind) == (0, None, None)
+
+
 async def test_acknowledging_is_recorded_and_updates_every_conversation_that_got_the_alert(
     pipeline: AlertPipeline, store: SqlStore, catalog: dict[str, Rule]
 ) -> None:

@@ -121,3 +121,22 @@ def test_the_snapshot_changes_with_any_edit_addition_or_removal(rules_dir: Path)
     (rules_dir / "other.yml").unlink()
     assert snapshot([rules_dir]) == before
     assert snapshot([rules_dir / "missing"]) == frozenset({(str(rules_dir / "missing"), -1, -1)})
+
+
+async def test_a_yaml_bomb_dropped_in_the_folder_is_refused_and_the_watch_goes_on(
+    rules_dir: Path, applied: Applied, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Five levels of nine aliases: 59,049 values, past the loader's bound (a real bomb has
+    # nine levels; the bound is the same, see tests/alerts/test_alerts_hostile_yaml.py).
+    levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 5)]
+    with caplog.at_level(logging.ERROR, logger="bot.alerts.reload"):
+        (rules_dir / "bomb.yaml").write_text("\n".join([*levels, "rules: *a4"]) + "\n")
+        await asyncio.sleep(0.5)
+    assert applied.sets == []
+    (record,) = caplog.records
+    assert "bomb.yaml:5:5: -: YAML: the aliases expand to more than" in record.getMessage()
+
+    (rules_dir / "bomb.yaml").unlink()
+    (rules_dir / "provisioning.yaml").write_text(RULE.format(id="failures", threshold=60))
+    assert await applied.next() == ["failures>60"]

@@ -97,3 +97,15 @@ def test_duplicate_names_across_files_are_refused(tmp_path: Path) -> None:
     second.write_text(GOOD, encoding="utf-8")
     with pytest.raises(CatalogError, match="duplicate command name"):
         load_catalog([first, second])
+
+
+def test_a_yaml_bomb_in_the_catalog_is_refused_with_its_position(tmp_path: Path) -> None:
+    levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join([*levels, "commands: *a8"]) + "\n")
+    with pytest.raises(CatalogError) as raised:
+        load_catalog([path])
+    assert raised.value.problems == [
+        f"{path}:5:5: -: YAML: the aliases expand to more than 50000 values"
+    ]

@@ -11,12 +11,14 @@ from bot import messages
 from bot.ask.catalog import Catalog
 from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
-from bot.cards import CardRenderer, LogAnalyticsTarget
-from bot.cards.answer import AnswerView
-from bot.cards.choices import ASK_CHOOSE, ChoicesView
-from bot.cards.views import HelpCardView
-from bot.commands.base import Caller, Reply
+from bot.channels.teams.cards import CardRenderer
+from bot.commands.base import Caller, Principal, Reply
 from bot.errors import ThrottledError
+from bot.models import ChannelKind
+from bot.views import LogAnalyticsTarget
+from bot.views.answer import AnswerView
+from bot.views.choices import ASK_CHOOSE, ChoicesView
+from bot.views.model import HelpCardView
 from bot.workspace.base import QueryResult, TimeSpan
 from bot.workspace.local import LocalWorkspace
 from tests.ask.conftest import NOW
@@ -24,11 +26,14 @@ from tests.cards.conftest import nodes, texts
 from tests.cards.test_cards_validator import validate, write
 
 CALLER = Caller(
-    user_id="00000000-0000-0000-0000-00000000a11c",
-    name="Alice",
-    tenant_id="6417b88f-b93c-4137-8a73-e7e3daadd60a",
+    principal=Principal(
+        channel=ChannelKind.TEAMS,
+        user_id="00000000-0000-0000-0000-00000000a11c",
+        org_id="6417b88f-b93c-4137-8a73-e7e3daadd60a",
+        name="Alice",
+        entra_object_id="00000000-0000-0000-0000-00000000a11c",
+    ),
     conversation_id="19:general@thread.tacv2",
-    channel="teams",
     conversation_kind="channel",
 )
 TARGET = LogAnalyticsTarget(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.cards import CardRenderer
+from bot.channels.teams.cards import CardRenderer
 
 
 @pytest.fixture(scope="session")

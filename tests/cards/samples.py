@@ -7,18 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.alerts.rule_model import Rule
-from bot.cards import (
-    CardView,
-    LogAnalyticsTarget,
-    alert_card_view,
-    alert_list_view,
-    help_view,
-    query_result_view,
-    reply_view,
-    rule_detail_view,
-    rule_list_view,
-    subscription_list_view,
-)
 from bot.command_help import COMMANDS
 from bot.models import (
     AlertEvent,
@@ -29,6 +17,18 @@ from bot.models import (
     RuleHealth,
     Subscription,
     Transition,
+)
+from bot.views import (
+    CardView,
+    LogAnalyticsTarget,
+    alert_card_view,
+    alert_list_view,
+    help_view,
+    query_result_view,
+    reply_view,
+    rule_detail_view,
+    rule_list_view,
+    subscription_list_view,
 )
 from bot.workspace.base import Column, QueryResult
 
@@ -160,6 +160,8 @@ def event(kind: AlertEventKind, **overrides: Any) -> AlertEvent:
     if kind is AlertEventKind.EVALUATION_ERROR:
         fields |= {"alert": None, "detail": "BadArgumentError: 'where' operator: Failed to "
                    "resolve column or scalar expression named 'JobIdd'"}  # fmt: skip
+    if kind is AlertEventKind.EVALUATION_RECOVERED:
+        fields |= {"alert": None, "detail": "evaluated again after 3 failed evaluations"}
     fields.update(overrides)
     return AlertEvent.model_validate(fields)
 
@@ -204,6 +206,7 @@ def sample_views() -> dict[str, CardView]:
         AlertEventKind.RESOLVED,
         AlertEventKind.SNOOZE_EXPIRED,
         AlertEventKind.EVALUATION_ERROR,
+        AlertEventKind.EVALUATION_RECOVERED,
     ):
         views[f"reply-{kind.value}"] = reply_view(event(kind), rule, now=NOW, failures=3)
     alerts = [alert(s, id=40 + i) for i, s in enumerate(AlertStatus)]
@@ -264,7 +267,7 @@ def write_samples(directory: str) -> None:
     """Render every sample card into `directory`, one compact JSON file each."""
     from pathlib import Path
 
-    from bot.cards import CardRenderer
+    from bot.channels.teams.cards import CardRenderer
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,17 +9,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.cards import (
-    SNOOZE_DURATIONS,
-    ActionData,
-    CardRenderer,
-    Verb,
-    alert_card_view,
-    reply_kinds,
-    reply_view,
-)
+from bot.channels.teams.cards import CardRenderer
 from bot.models import AlertEventKind, AlertStatus
 from bot.timespans import parse_duration
+from bot.views import SNOOZE_DURATIONS, ActionData, Verb, alert_card_view, reply_kinds, reply_view
 from tests.cards.conftest import actions, nodes, texts
 from tests.cards.samples import JOB, NOW, TARGET, alert, event, evidence_row, job_rule
 
@@ -132,7 +125,7 @@ def test_snooze_offers_the_presets_as_the_snooze_command_spells_them(
 def test_every_verb_in_the_templates_is_a_known_verb(renderer: CardRenderer) -> None:
     import json
 
-    from bot.cards.render import TEMPLATES_DIR
+    from bot.channels.teams.cards.render import TEMPLATES_DIR
 
     verbs = {
         node["verb"]
@@ -194,9 +187,18 @@ def test_the_date_is_shown_for_other_days(renderer: CardRenderer) -> None:
     from datetime import timedelta
 
     view = alert_card_view(alert(), job_rule(), now=NOW + timedelta(days=2))
-    assert (
-        view.status.since == "{{DATE(2026-05-04T10:42:00Z, SHORT)}} {{TIME(2026-05-04T10:42:00Z)}}"
+    stamp = "2026-05-04T10:42:00Z"
+    assert f"Firing since {{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}}" in texts(
+        renderer.render(view)
     )
+
+
+def test_views_hold_datetimes_and_buttons_not_card_markup() -> None:
+    view = alert_card_view(alert(), job_rule(), now=NOW)
+    assert view.status.since == alert().opened_at
+    assert [b.verb for b in view.buttons] == [Verb.ACKNOWLEDGE, Verb.SNOOZE, Verb.RESOLVE]
+    assert [o.value for o in view.buttons[1].options] == ["1h", "4h", "24h", "7d"]
+    assert "{{" not in view.model_dump_json()
 
 
 # --- Thread replies ---------------------------------------------------------------

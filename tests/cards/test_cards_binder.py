@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.cards.binder import BindError, bind
+from bot.channels.teams.cards.binder import BindError, bind
 
 
 def test_a_whole_expression_keeps_the_value_type() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cards import (
-    CardRenderer,
+from bot.channels.teams.cards import CardRenderer
+from bot.command_help import COMMANDS
+from bot.models import AlertStatus, RuleHealth
+from bot.views import (
     CommandHelp,
     alert_list_view,
     help_view,
@@ -14,8 +16,6 @@ from bot.cards import (
     rule_list_view,
     subscription_list_view,
 )
-from bot.command_help import COMMANDS
-from bot.models import AlertStatus, RuleHealth
 from tests.cards.conftest import actions, nodes, texts
 from tests.cards.samples import NOW, alert, job_rule, query_result, subscriptions
 

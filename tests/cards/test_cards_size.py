@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.cards import MAX_CARD_BYTES, CardRenderer, CardTooLargeError, card_bytes, help_view
-from bot.cards.views import CardView
+from bot.channels.teams.cards import MAX_CARD_BYTES, CardRenderer, CardTooLargeError, card_bytes
 from bot.command_help import COMMANDS
+from bot.views import help_view
+from bot.views.model import CardView
 from tests.cards.conftest import texts
 from tests.cards.samples import huge_views, sample_views
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.cards import CardRenderer
+from bot.channels.teams.cards import CardRenderer
 from tests.cards.samples import huge_views, sample_views
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -18,17 +18,19 @@ from aiohttp import web
 from azure.core.credentials import AccessToken
 
 from bot import messages
-from bot.cards.views import AlertCardView
 from bot.commands.access import (
     AccessPolicy,
+    EdgeGate,
     GraphGroupMembership,
     GroupLookupError,
     StaticGroupMembership,
     allowed_tenants,
 )
+from bot.commands.base import Principal
 from bot.errors import ConfigError
-from bot.models import AlertStatus
+from bot.models import AlertStatus, ChannelKind
 from bot.settings import Settings, load_settings
+from bot.views.model import AlertCardView
 from tests.support.chat import (
     ADMIN,
     CHANNEL,
@@ -111,7 +113,7 @@ async def test_a_refused_button_leaves_the_card_as_it_is(
 
     assert reply.text == messages.refused("ack")
     assert isinstance(reply.view, AlertCardView)
-    assert reply.view.status.firing
+    assert reply.view.status.state == "firing"
     assert "alert.ack" in reply.verbs
     entry = (await chat.audit())[-1]
     assert (entry.action, entry.actor, entry.detail) == (
@@ -208,7 +210,7 @@ async def test_groups_configured_without_a_lookup_fail_closed() -> None:
     policy = AccessPolicy(admin_group_ids=[ADMINS_GROUP], allowed_tenants=[TENANT])
     caller = caller_for(READER)
 
-    assert not await policy.is_admin(caller)
+    assert not await policy.is_admin(caller.principal)
 
 
 # --- Microsoft Graph -----------------------------------------------------------------
@@ -389,3 +391,47 @@ def test_allowed_tenants(settings: dict[str, str], expected: set[str] | None) ->
     allowed = allowed_tenants(configured)
 
     assert allowed == (None if expected is None else frozenset(expected))
+
+
+# --- one policy for every channel ----------------------------------------------------------
+
+
+class _SlackAdmins:
+    def __init__(self, *user_ids: str) -> None:
+        self.user_ids = set(user_ids)
+
+    async def is_admin(self, principal: Principal) -> bool:
+        return principal.user_id in self.user_ids
+
+
+def _slack(user_id: str, team: str | None, entra: str | None = None) -> Principal:
+    return Principal(ChannelKind.SLACK, user_id, team, entra_object_id=entra)
+
+
+async def test_each_channel_has_its_own_allow_list_and_admins() -> None:
+    policy = AccessPolicy(
+        admin_user_ids=[ADMIN.user_id],
+        allowed_tenants=[TENANT],
+        allowed_orgs={ChannelKind.SLACK: ["T0ALLOWED"]},
+        channel_admins={ChannelKind.SLACK: _SlackAdmins("U0ADMIN")},
+    )
+    assert policy.org_allowed(_slack("U1", "T0ALLOWED"))
+    assert not policy.org_allowed(_slack("U1", "T0OTHER"))
+    assert not policy.org_allowed(_slack("U1", TENANT))  # a Teams tenant is no Slack workspace
+    assert await policy.is_admin(_slack("U0ADMIN", "T0ALLOWED"))
+    assert not await policy.is_admin(_slack("U0ADMIN", "T0OTHER"))
+    assert not await policy.is_admin(_slack("U2", "T0ALLOWED"))
+    # A Slack user mapped (by email) to an Entra admin is an admin.
+    assert await policy.is_admin(_slack("U2", "T0ALLOWED", entra=ADMIN.user_id))
+
+
+async def test_a_channel_without_an_allow_list_lets_no_one_in() -> None:
+    policy = AccessPolicy(allowed_tenants=None)
+    assert not policy.org_allowed(_slack("U1", "T0ALLOWED"))
+
+
+def test_the_edge_gate_tells_a_refused_conversation_once() -> None:
+    gate = EdgeGate(AccessPolicy(allowed_tenants=[TENANT]))
+    assert not gate.allows(_slack("U1", "T0"))
+    assert gate.first_refusal("C1")
+    assert not gate.first_refusal("C1")

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.cards.views import AlertCardView, AlertListView, HelpCardView, RuleDetailView
 from bot.commands.base import Caller, Reply
 from bot.commands.handlers import REGISTRY
 from bot.models import AlertEventKind, AlertStatus, Subscription
+from bot.views.model import AlertCardView, AlertListView, HelpCardView, RuleDetailView
 from tests.alerts.builders import make_rule
 from tests.support.alerting import DEMO_NOW
 from tests.support.chat import ADMIN, CHANNEL, ChatHarness, catalog
@@ -106,6 +106,7 @@ async def test_free_text_goes_to_the_fallback_first(tmp_path: Path) -> None:
     [
         ("ack", "ack <id> [note]", "Something is missing: the id."),
         ("snooze 4 forever", "snooze <id> <duration>", "`forever` is not a duration"),
+        ("snooze 1 99999999999d", "snooze <id> <duration>", "`99999999999d` is out of range"),
         ("unsnooze x", "unsnooze <id>", "`x` is not an alert number"),
         ("resolve", "resolve <id> [note]", "Something is missing: the id."),
         ("subscribe nowhere", "subscribe <category|rule id|all> [min severity]", "`nowhere`"),
@@ -258,7 +259,7 @@ async def test_ack_by_text(chat: ChatHarness) -> None:
 
     assert reply.text == f"Alert {alert_id} acknowledged."
     assert isinstance(reply.view, AlertCardView)
-    assert reply.view.status.acknowledged
+    assert reply.view.status.state == "acknowledged"
     assert reply.view.status.actor == "Alex Admin"
     assert reply.view.status.note == "looking at the SCIM endpoint"
     assert "alert.ack" not in reply.verbs
@@ -296,12 +297,12 @@ async def test_snooze_and_unsnooze_by_text(chat: ChatHarness) -> None:
 
     assert snoozed.text == f"Alert {alert_id} snoozed."
     assert isinstance(snoozed.view, AlertCardView)
-    assert snoozed.view.status.snoozed
-    assert snoozed.view.status.until == "{{TIME(2026-03-02T16:00:00Z)}}"
+    assert snoozed.view.status.state == "snoozed"
+    assert snoozed.view.status.until.isoformat() == "2026-03-02T16:00:00+00:00"
     assert snoozed.view.status.actor == ADMIN.name  # a name, not an object id
     assert woken.text == f"Alert {alert_id} no longer snoozed."
     assert isinstance(woken.view, AlertCardView)
-    assert woken.view.status.firing
+    assert woken.view.status.state == "firing"
     assert again.text == messages.not_snoozed(alert_id)
     actions = [e.action for e in await chat.audit() if e.alert_id == alert_id]
     assert actions == ["snooze", "unsnooze"]
@@ -315,7 +316,7 @@ async def test_resolve_by_text(chat: ChatHarness) -> None:
 
     assert reply.text == f"Alert {alert_id} resolved."
     assert isinstance(reply.view, AlertCardView)
-    assert reply.view.status.resolved
+    assert reply.view.status.state == "resolved"
     assert reply.view.status.note == "fixed the mapping"
     assert reply.verbs == []
     assert after.text == messages.alert_not_open(alert_id)

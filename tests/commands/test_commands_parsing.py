@@ -140,6 +140,12 @@ def test_forgiving_text_reads_as_the_command(
         ("snooze 42 3 months", "`3 months` is not a duration"),
         ("snooze 42 0m", "`0m` is not a duration"),
         ("snooze 42 90d", "`90d` is out of range: from 1 minute to 30 days"),
+        # Longer than a timedelta can hold: still a polite range error, not an OverflowError.
+        ("snooze 42 99999999999d", "`99999999999d` is out of range: from 1 minute to 30 days"),
+        ("snooze 42 99999999999 weeks", "`99999999999 weeks` is out of range"),
+        ("snooze 42 P99999999999D", "`P99999999999D` is out of range"),
+        ("snooze 42 1h 99999999999d", "`1h 99999999999d` is out of range"),
+        ("snooze 42 " + "9" * 400 + "d", "is out of range"),
         ("subscribe", "missing: the category|rule id|all"),
         ("subscribe acc", "`acc` could mean `Access Reviews`, `Entitlement management`"),
         ("subscribe provisoning", "Did you mean `provisioning`?"),

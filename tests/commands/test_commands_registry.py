@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot import command_help
-from bot.cards.actions import Verb
 from bot.commands.base import Reply
 from bot.commands.context import CommandContext
 from bot.commands.handlers import REGISTRY
 from bot.commands.handlers.common import ALERT_ID, NOTE
 from bot.commands.registry import Arg, CommandSet, Invocation, Registry
 from bot.manifest import MAX_COMMANDS, command_lists
+from bot.views.actions import Verb
 from tests.support.chat import parse_context
 
 CONTEXT = parse_context()

@@ -232,3 +232,12 @@ async def test_concurrent_enqueues_of_one_key_store_one_item(
         await other_process.close()
     assert sum(len(added) for added in results) == 10
     assert len(await store.list_outbox()) == 10
+
+
+async def test_conversation_kinds_stored_in_teams_words_read_as_neutral_ones(
+    store: SqlStore,
+) -> None:
+    await store.upsert_conversation(conversation(ALEX).model_copy(update={"kind": "groupChat"}))
+    found = await store.get_conversation(ALEX)
+    assert found is not None
+    assert found.kind == "group"

@@ -3,7 +3,7 @@
     chat = await ChatHarness.create(tmp_path, admin=True)
     reply = await chat.say("run provisioning-failure-spike")
     reply = await chat.press(reply.card, "alert.ack")
-    assert reply.view.status.acknowledged
+    assert reply.view.status.state == "acknowledged"
 
 Behind it is the real thing: the CommandRouter over a SQLite store in a temporary file,
 the alert pipeline on the demo workspace pinned at DEMO_NOW, the rule catalog in
@@ -27,13 +27,14 @@ from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.reload import RuleBook
 from bot.alerts.rule_model import Rule
 from bot.alerts.rules import load_rules
-from bot.cards import Card, CardRenderer, CardView
+from bot.channels.teams.cards import Card, CardRenderer
 from bot.commands.access import AccessPolicy, GroupMembership
-from bot.commands.base import Caller, Reply
+from bot.commands.base import Caller, Principal, Reply
 from bot.commands.parsing import ParseContext
 from bot.commands.router import CommandRouter, Fallback, ReadOnlyAction
 from bot.models import STANDARD_CATEGORIES, AuditEntry, ChannelKind, ConversationRef
 from bot.store.sql import SqlStore, open_store
+from bot.views import CardView
 from bot.workspace.demo import DemoSpec, load_demo
 from bot.workspace.local import LocalWorkspace
 from tests.cards.conftest import nodes, texts
@@ -225,14 +226,14 @@ class ChatHarness:
 
 
 def caller_for(person: Person, conversation_id: str = CHANNEL) -> Caller:
-    return Caller(
-        user_id=person.user_id,
-        name=person.name,
-        tenant_id=person.tenant_id,
-        conversation_id=conversation_id,
+    principal = Principal(
         channel=ChannelKind.TEAMS,
-        conversation_kind="channel",
+        user_id=person.user_id,
+        org_id=person.tenant_id,
+        name=person.name,
+        entra_object_id=person.user_id,
     )
+    return Caller(principal=principal, conversation_id=conversation_id, conversation_kind="channel")
 
 
 def _shown(reply: Reply) -> ChatReply:

@@ -7,8 +7,9 @@ imports it, so moving to the Microsoft 365 Agents SDK later changes this package
     conversations.py     Teams ids, kinds, tenants and callers; stored references
     payloads.py          card attachments, invoke answers, the cards already shown
     connector.py         post, reply and edit through the Bot Connector REST API
-    notifier.py          the outbox's Notifier: cards, their updates, thread follow-ups
+    notifier.py          the shared delivery policy (bot.channels.delivery) over Teams cards
     pacing.py            Teams' rate limits, per conversation and per app
+    cards/               the Adaptive Card renderer of the views, its templates and size limit
 
 `TeamsChannel` holds what the inbound and outbound sides share (the adapter, the pacer,
 the cards already shown) and builds each side; app.py wires them.
@@ -20,16 +21,19 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.cards import CardRenderer
+from bot.channels.delivery import TIME_BUDGET, ChannelNotifier, NotifierStore
 from bot.channels.presenter import AlertPresenter
-from bot.channels.teams.activity_handler import TeamsBot, TenantGate
+from bot.channels.shown import ShownMessages
+from bot.channels.teams.activity_handler import TeamsBot
 from bot.channels.teams.adapter import AppType, BotIdentity, build_adapter
+from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.connector import Connector
 from bot.channels.teams.http import TEAMS_ENDPOINT, TeamsEndpoint, add_routes
-from bot.channels.teams.notifier import TIME_BUDGET, NotifierStore, TeamsNotifier
+from bot.channels.teams.notifier import CardConnector, TeamsNotifier
 from bot.channels.teams.pacing import Pacer
-from bot.channels.teams.payloads import ShownCards
+from bot.commands.access import EdgeGate
 from bot.commands.base import Router
+from bot.models import ChannelKind
 from bot.store.base import ConversationOperations
 
 __all__ = [
@@ -52,7 +56,7 @@ class TeamsChannel:
         self.identity = identity
         self.adapter = adapter if adapter is not None else build_adapter(identity)
         self.pacer = pacer or Pacer()
-        self.shown = ShownCards()
+        self.shown = ShownMessages()
         self.connector = Connector(self.adapter, app_id=identity.app_id)
 
     def endpoint(
@@ -61,14 +65,14 @@ class TeamsChannel:
         router: Router,
         store: ConversationOperations,
         renderer: CardRenderer,
-        allowed_tenants: frozenset[str] | None,
+        gate: EdgeGate,
         clock: Callable[[], datetime],
     ) -> TeamsEndpoint:
         bot = TeamsBot(
             router=router,
             store=store,
             renderer=renderer,
-            tenants=TenantGate(allowed_tenants),
+            gate=gate,
             shown=self.shown,
             pacer=self.pacer,
             clock=clock,
@@ -83,8 +87,9 @@ class TeamsChannel:
         renderer: CardRenderer,
         time_budget: float = TIME_BUDGET,
     ) -> TeamsNotifier:
-        return TeamsNotifier(
-            connector=self.connector,
+        return ChannelNotifier(
+            channel=ChannelKind.TEAMS,
+            connector=CardConnector(self.connector),
             store=store,
             presenter=presenter,
             renderer=renderer,

@@ -12,7 +12,8 @@
   so everyone sees it. A reply with text and a card answers with the text (shown to
   the person who pressed) and updates the message with the card.
 
-People from tenants that are not allowed are refused here, before anything is saved:
+People from tenants that are not allowed are refused here (the shared EdgeGate of
+bot.commands.access), before anything is saved:
 a message is answered politely once per conversation, then ignored; a button press
 gets the refusal as its answer.
 """
@@ -20,7 +21,6 @@ gets the refusal as its answer.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
@@ -30,48 +30,25 @@ from botbuilder.schema import Activity, ActivityTypes
 from msrest.exceptions import ClientException
 
 from bot import messages
-from bot.cards import Card, CardRenderer
+from bot.channels.pacing import Pacer
+from bot.channels.shown import ShownMessages
 from bot.channels.teams import conversations
 from bot.channels.teams.adapter import tune_client
-from bot.channels.teams.pacing import Pacer
+from bot.channels.teams.cards import Card, CardRenderer
 from bot.channels.teams.payloads import (
-    ShownCards,
     card_answer,
     card_attachment,
     error_answer,
     not_implemented,
     text_answer,
 )
+from bot.commands.access import EdgeGate
 from bot.commands.base import Reply, Router
 from bot.store.base import ConversationOperations
 
 log = logging.getLogger(__name__)
 
 CARD_ACTION: Final = "adaptiveCard/action"
-#: Conversations from other tenants that were told once (remembered, the latest this many).
-_TOLD_LIMIT: Final = 1000
-
-
-class TenantGate:
-    """Which tenants' people the bot answers; None lets every tenant in (local demo only)."""
-
-    def __init__(self, allowed: frozenset[str] | None) -> None:
-        self.allowed = None if allowed is None else frozenset(t.lower() for t in allowed)
-        self._told: OrderedDict[str, None] = OrderedDict()
-
-    def allows(self, tenant_id: str | None) -> bool:
-        if self.allowed is None:
-            return True
-        return tenant_id is not None and tenant_id.lower() in self.allowed
-
-    def first_refusal(self, conversation_id: str) -> bool:
-        """True the first time a conversation is refused (in this process)."""
-        if conversation_id in self._told:
-            return False
-        self._told[conversation_id] = None
-        while len(self._told) > _TOLD_LIMIT:
-            self._told.popitem(last=False)
-        return True
 
 
 class TeamsBot:
@@ -83,15 +60,15 @@ class TeamsBot:
         router: Router,
         store: ConversationOperations,
         renderer: CardRenderer,
-        tenants: TenantGate,
-        shown: ShownCards,
+        gate: EdgeGate,
+        shown: ShownMessages,
         pacer: Pacer,
         clock: Callable[[], datetime],
     ) -> None:
         self._router = router
         self._store = store
         self._renderer = renderer
-        self._tenants = tenants
+        self._gate = gate
         self._shown = shown
         self._pacer = pacer
         self._clock = clock
@@ -99,7 +76,7 @@ class TeamsBot:
     async def on_turn(self, context: Any) -> None:
         tune_client(context.turn_state.get(context.adapter.BOT_CONNECTOR_CLIENT_KEY))
         activity = context.activity
-        if not self._tenants.allows(conversations.tenant_id(activity)):
+        if not self._gate.allows(conversations.principal(activity)):
             await self._refuse(context)
             return
         handler = {
@@ -221,7 +198,7 @@ class TeamsBot:
             log.info("teams: ignored %s from tenant %s", activity.type, who)
             return
         conversation_id = conversations.base_conversation_id(activity.conversation.id)
-        if self._tenants.first_refusal(conversation_id):
+        if self._gate.first_refusal(conversation_id):
             log.info("teams: refused a message from tenant %s in %s", who, conversation_id)
             await context.send_activity(conversations.message_activity(messages.other_tenant(), []))
 

@@ -13,8 +13,11 @@ The calls the notifier makes, on a stored conversation reference:
 `limit` is each request's time limit in seconds (handed to the HTTP client: a request
 cannot be cancelled once sent, so it must end by itself before the outbox gives up on it).
 
-Failures become `ConnectorError` with the HTTP status, Teams' error code and Retry-After;
-`verdict` says what they mean for a delivery. Clients are made once per service URL
+Failures become `ConnectorError` (a bot.channels.delivery.DeliveryError) with the HTTP
+status, Teams' error code and Retry-After; its `verdict` says what they mean for a delivery:
+412/429/502/503/504, other 5xx and no answer at all are retried (after Retry-After when
+Teams gives one); 403 BotNotInConversationRoster and a vanished conversation prune it;
+413 and other 4xx give up. Clients are made once per service URL
 (tuned: no msrest retries, a short timeout) and reused.
 """
 
@@ -23,19 +26,18 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationParameters
 from msrest.exceptions import ClientException, HttpOperationError
 
+from bot.channels.delivery import DeliveryError, Verdict
 from bot.channels.teams.adapter import REQUEST_TIMEOUT, tune_client
 from bot.channels.teams.conversations import stored_reference, stored_tenant, thread_id
 from bot.models import ConversationRef
 
 log = logging.getLogger(__name__)
-
-Verdict = Literal["retry", "prune", "give_up"]
 
 #: Worth another try, after Retry-After if Teams gave one.
 RETRY_STATUSES: Final = frozenset({412, 429, 502, 503, 504})
@@ -43,7 +45,7 @@ RETRY_STATUSES: Final = frozenset({412, 429, 502, 503, 504})
 GONE_CODES: Final = frozenset({"BotNotInConversationRoster", "ConversationNotFound"})
 
 
-class ConnectorError(Exception):
+class ConnectorError(DeliveryError):
     """A Bot Connector call failed. `status` is None when no HTTP answer came."""
 
     def __init__(
@@ -55,12 +57,15 @@ class ConnectorError(Exception):
         retry_after: float | None = None,
         detail: str = "",
     ) -> None:
-        self.operation = operation
         self.status = status
         self.code = code
-        self.retry_after = retry_after
-        self.detail = detail
-        super().__init__(self.describe())
+        super().__init__(
+            operation,
+            verdict=_verdict(operation, status, code),
+            retry_after=retry_after,
+            detail=detail,
+            serious=status == 413,
+        )
 
     def describe(self) -> str:
         status = f"HTTP {self.status}" if self.status is not None else "no answer"
@@ -68,16 +73,16 @@ class ConnectorError(Exception):
         detail = f": {self.detail}" if self.detail else ""
         return f"{self.operation}: {status}{code}{detail}"
 
-    @property
-    def verdict(self) -> Verdict:
-        """retry (throttled, busy, no answer), prune (the bot is out), or give up."""
-        if self.status is None or self.status in RETRY_STATUSES or self.status >= 500:
-            return "retry"
-        if self.code in GONE_CODES or (self.status == 404 and self.operation != "update"):
-            return "prune"
-        if self.status == 403 and self.code == "BotNotInConversationRoster":
-            return "prune"
-        return "give_up"
+
+def _verdict(operation: str, status: int | None, code: str | None) -> Verdict:
+    """retry (throttled, busy, no answer), prune (the bot is out), or give up."""
+    if status is None or status in RETRY_STATUSES or status >= 500:
+        return "retry"
+    if code in GONE_CODES or (status == 404 and operation != "update"):
+        return "prune"
+    if status == 403 and code == "BotNotInConversationRoster":
+        return "prune"
+    return "give_up"
 
 
 class Connector:

@@ -18,13 +18,14 @@ from typing import Any, Final
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationReference
 
-from bot.commands.base import Caller, ConversationKind
-from bot.models import ChannelKind, ConversationRef
+from bot.commands.base import Caller, Principal
+from bot.models import ChannelKind, ConversationKind, ConversationRef
 
 THREAD_MARK: Final = ";messageid="
+#: Teams' conversation types in neutral words.
 _KINDS: Final[dict[str, ConversationKind]] = {
-    "personal": "personal",
-    "groupChat": "groupChat",
+    "personal": "direct",
+    "groupChat": "group",
     "channel": "channel",
 }
 _INSTALL_REMOVED: Final = ("remove", "remove-upgrade")
@@ -43,7 +44,7 @@ def thread_id(conversation_id: str, message_id: str) -> str:
 def conversation_kind(activity: Any) -> ConversationKind:
     conversation = activity.conversation
     kind = getattr(conversation, "conversation_type", None) if conversation else None
-    return _KINDS.get(kind or "", "personal")
+    return _KINDS.get(kind or "", "direct")
 
 
 def channel_data(activity: Any) -> dict[str, Any]:
@@ -69,16 +70,25 @@ def team_id(activity: Any) -> str | None:
     return _id_of(channel_data(activity).get("team"))
 
 
+def principal(activity: Any) -> Principal:
+    """Who sent `activity`: their Entra object id (aadObjectId, else the Teams id) and tenant."""
+    sender = activity.from_property
+    entra_id = (sender.aad_object_id or None) if sender else None
+    user_id = (entra_id or sender.id) if sender else ""
+    return Principal(
+        channel=ChannelKind.TEAMS,
+        user_id=user_id or "",
+        org_id=tenant_id(activity),
+        name=sender.name if sender else None,
+        entra_object_id=entra_id,
+    )
+
+
 def caller(activity: Any) -> Caller:
     """Who sent `activity`, and from which conversation (thread suffix removed)."""
-    sender = activity.from_property
-    user_id = (sender.aad_object_id or sender.id) if sender else ""
     return Caller(
-        user_id=user_id or "",
-        name=sender.name if sender else None,
-        tenant_id=tenant_id(activity),
+        principal=principal(activity),
         conversation_id=base_conversation_id(activity.conversation.id),
-        channel=ChannelKind.TEAMS,
         conversation_kind=conversation_kind(activity),
     )
 

@@ -5,6 +5,7 @@ The request is checked in order, and the first problem answers:
     wrong Content-Type (not application/json)               415
     body over MAX_BODY bytes                                 413
     not JSON, or JSON that is no activity                    400
+    a conversation or user id over MAX_ID_BYTES              400
     authentication fails, for any reason                     401
     the turn raises                                          500
 
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 ROUTE: Final = "/api/messages"
 #: Teams messages are at most about 100 KB; an activity with a card stays far below.
 MAX_BODY: Final = 256 * 1024
+#: Teams ids are at most a few hundred characters; longer is no Teams id, and stored ids
+#: must stay within PostgreSQL's B-tree index row limit (~2.7 KB).
+MAX_ID_BYTES: Final = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +88,10 @@ async def _read_activity(request: web.Request) -> Any:
     if request.content_type != "application/json":
         raise _RequestError(415, "expected application/json")
     data = _parse(await _read_body(request))
-    if not _looks_like_activity(data):
+    if not isinstance(data, dict) or not _looks_like_activity(data):
         raise _RequestError(400, "not an activity")
+    if not _ids_fit(data):
+        raise _RequestError(400, "id too long")
     try:
         return Activity().deserialize(data)
     except Exception as error:  # msrest raises its own DeserializationError, or worse
@@ -122,6 +128,14 @@ def _looks_like_activity(data: object) -> bool:
         and isinstance(conversation, dict)
         and _text(conversation.get("id"))
     )
+
+
+def _ids_fit(activity: dict[str, Any]) -> bool:
+    """The conversation's and the sender's ids are within MAX_ID_BYTES."""
+    sender = activity.get("from")
+    sender = sender if isinstance(sender, dict) else {}
+    ids = (activity["conversation"].get("id"), sender.get("id"), sender.get("aadObjectId"))
+    return all(len(str(found).encode()) <= MAX_ID_BYTES for found in ids if found is not None)
 
 
 def _text(value: object) -> bool:

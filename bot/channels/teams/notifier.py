@@ -1,273 +1,44 @@
-"""Deliver outbox items to Teams: alert cards, their updates, and follow-ups in their threads.
+"""Deliver outbox items to Teams: the shared delivery policy (bot.channels.delivery) over
+Bot Connector calls carrying Adaptive Cards.
 
-- FIRED posts the alert card (in a channel: a new thread) and returns its message id,
-  which the outbox keeps.
-- UPDATED edits that card (found through the outbox: the conversation's sent FIRED item
-  of the alert) to show the alert as it is now; skipped when it already does.
-- RENOTIFY, RESOLVED, SNOOZE_EXPIRED: the card's header is brought up to date first, then
-  the follow-up is posted in the card's thread. EVALUATION_ERROR (about a rule) goes to
-  the thread of the newest card of an open alert of that rule here, else as a new post.
-  Without a card to follow up, the follow-up is posted on its own.
-
-Shown once: editing is idempotent, so the only step that must not be repeated is a post,
-and every delivery makes at most one, as its last step. A redelivery repeats a post only
-if the process stopped (or the request timed out) after Teams accepted the post and
-before the outbox recorded it: the post's round trip plus one database write. Teams has
-no idempotency key for bot messages, so that window cannot be closed from our side.
-
-Failures: 412/429/502/503/504 and other 5xx are retried (after Retry-After when Teams
-gives one), as is no answer at all; 403 BotNotInConversationRoster and a vanished
-conversation prune it (store.delete_conversation: its reference, subscriptions and pending
-deliveries) and give up; 413 and other 4xx give up. Every operation is paced (pacing.py);
-a long wait defers the delivery rather than holding up other conversations.
+Teams has no idempotency key for bot messages, so the window in which a redelivery can
+post twice (the post's round trip plus one database write) cannot be closed from our side.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from time import monotonic
-from typing import Final, Protocol
+from typing import Any
 
-from bot.cards import Card, CardRenderer
-from bot.cards.views import CardView
-from bot.channels.presenter import AlertPresenter
-from bot.channels.teams.connector import Connector, ConnectorError
+from bot.channels.delivery import ChannelNotifier
+from bot.channels.teams.cards import Card
+from bot.channels.teams.connector import Connector
 from bot.channels.teams.conversations import message_activity
-from bot.channels.teams.pacing import Pacer
-from bot.channels.teams.payloads import ShownCards, card_attachment
-from bot.models import (
-    AlertEvent,
-    AlertEventKind,
-    ChannelKind,
-    ConversationRef,
-    OutboxItem,
-    OutboxStatus,
-)
-from bot.notify import DeliveryResult, describe_event
-from bot.store.base import AlertOperations, ConversationOperations, OutboxOperations
+from bot.channels.teams.payloads import card_attachment
+from bot.models import ConversationRef
 
-log = logging.getLogger(__name__)
-
-#: Seconds a delivery may take in all; under the dispatcher's limit per delivery, so a
-#: request is never abandoned while it may still succeed.
-TIME_BUDGET: Final = 10.0
-#: No request is started with less time than this left.
-MIN_REQUEST_TIME: Final = 2.0
-
-_FOLLOW_UPS: Final = frozenset(
-    {AlertEventKind.RENOTIFY, AlertEventKind.RESOLVED, AlertEventKind.SNOOZE_EXPIRED}
-)
+#: The Teams notifier: the shared policy with Adaptive Card payloads.
+TeamsNotifier = ChannelNotifier[Card]
 
 
-class NotifierStore(AlertOperations, ConversationOperations, OutboxOperations, Protocol):
-    """What the Teams notifier reads and prunes."""
+class CardConnector:
+    """bot.channels.delivery.MessageConnector for Teams: each card in a message activity."""
 
-
-class _NotNowError(Exception):
-    """Not now: pacing or the time budget asks for `seconds` more."""
-
-    def __init__(self, seconds: float, reason: str) -> None:
-        super().__init__(reason)
-        self.seconds = seconds
-        self.reason = reason
-
-
-class _Delivery:
-    """One item's delivery: the conversation, and the time left for it."""
-
-    def __init__(self, item: OutboxItem, ref: ConversationRef, deadline: float) -> None:
-        self.item = item
-        self.ref = ref
-        self.deadline = deadline
-
-
-class TeamsNotifier:
-    """bot.notify.Notifier for Teams; see the module docstring."""
-
-    def __init__(
-        self,
-        *,
-        connector: Connector,
-        store: NotifierStore,
-        presenter: AlertPresenter,
-        renderer: CardRenderer,
-        pacer: Pacer,
-        shown: ShownCards,
-        time_budget: float = TIME_BUDGET,
-        clock: Callable[[], float] = monotonic,
-    ) -> None:
+    def __init__(self, connector: Connector) -> None:
         self._connector = connector
-        self._store = store
-        self._presenter = presenter
-        self._renderer = renderer
-        self._pacer = pacer
-        self._shown = shown
-        self._budget = time_budget
-        self._clock = clock
 
-    async def deliver(self, item: OutboxItem) -> DeliveryResult:
-        if item.channel is not ChannelKind.TEAMS:
-            return DeliveryResult.permanent_failure(f"not a Teams conversation: {item.channel}")
-        ref = await self._store.get_conversation(item.conversation_id)
-        if ref is None:
-            return DeliveryResult.permanent_failure("the bot is no longer in this conversation")
-        delivery = _Delivery(item, ref, self._clock() + self._budget)
-        try:
-            return await self._deliver(delivery)
-        except _NotNowError as deferred:
-            return DeliveryResult.retry_after(deferred.seconds, reason=deferred.reason)
-        except ConnectorError as error:
-            return await self._failed(delivery, error)
+    async def post(self, ref: ConversationRef, payload: Card, *, limit: float) -> str | None:
+        return await self._connector.post(ref, _activity(payload), limit=limit)
 
-    async def _deliver(self, delivery: _Delivery) -> DeliveryResult:
-        event = delivery.item.event
-        if event.kind is AlertEventKind.FIRED:
-            return await self._post_card(delivery)
-        if event.kind is AlertEventKind.UPDATED:
-            return await self._update_card(delivery)
-        return await self._follow_up(delivery)
+    async def reply(
+        self, ref: ConversationRef, parent_id: str, payload: Card, *, limit: float
+    ) -> str | None:
+        return await self._connector.reply(ref, parent_id, _activity(payload), limit=limit)
 
-    # --- the three kinds of delivery ---------------------------------------------------
-
-    async def _post_card(self, delivery: _Delivery) -> DeliveryResult:
-        card = await self._alert_card(delivery.item.event)
-        if card is None:
-            return _unshowable(delivery.item)
-        message_id = await self._post(delivery, card)
-        return DeliveryResult.sent(message_id)
-
-    async def _update_card(self, delivery: _Delivery) -> DeliveryResult:
-        event = delivery.item.event
-        message_id = await self._card_message(delivery.item, event)
-        if message_id is None:
-            # Not posted here (yet): when the FIRED card goes, it shows the alert as it is then.
-            log.info("teams: no card to update for %s", _what(delivery.item))
-            return DeliveryResult.sent(None)
-        card = await self._alert_card(event)
-        if card is None:
-            return _unshowable(delivery.item)
-        await self._update(delivery, message_id, card)
-        return DeliveryResult.sent(message_id)
-
-    async def _follow_up(self, delivery: _Delivery) -> DeliveryResult:
-        item = delivery.item
-        view = await self._presenter.reply(item.event)
-        if view is None:
-            return _unshowable(item)
-        message_id = await self._thread_of(item)
-        if message_id is not None and item.event.kind in _FOLLOW_UPS:
-            card = await self._alert_card(item.event)
-            if card is not None:
-                await self._update(delivery, message_id, card)
-        reply = self._renderer.render(view)
-        if message_id is None:
-            return DeliveryResult.sent(await self._post(delivery, reply, remember=False))
-        await self._pace(delivery)
-        activity = message_activity(None, [card_attachment(reply)])
-        reply_id = await self._connector.reply(
-            delivery.ref, message_id, activity, limit=self._request_limit(delivery)
-        )
-        return DeliveryResult.sent(reply_id)
-
-    # --- steps ------------------------------------------------------------------------
-
-    async def _post(self, delivery: _Delivery, card: Card, *, remember: bool = True) -> str | None:
-        await self._pace(delivery)
-        activity = message_activity(None, [card_attachment(card)])
-        message_id = await self._connector.post(
-            delivery.ref, activity, limit=self._request_limit(delivery)
-        )
-        if message_id is not None and remember:
-            self._shown.remember(delivery.ref.conversation_id, message_id, card)
-        return message_id
-
-    async def _update(self, delivery: _Delivery, message_id: str, card: Card) -> None:
-        conversation_id = delivery.ref.conversation_id
-        if self._shown.shows(conversation_id, message_id, card):
-            log.debug("teams: card %s in %s is already current", message_id, conversation_id)
-            return
-        await self._pace(delivery)
-        activity = message_activity(None, [card_attachment(card)])
-        await self._connector.update(
-            delivery.ref, message_id, activity, limit=self._request_limit(delivery)
-        )
-        self._shown.remember(conversation_id, message_id, card)
-
-    async def _pace(self, delivery: _Delivery) -> None:
-        left = delivery.deadline - self._clock() - MIN_REQUEST_TIME
-        wait = await self._pacer.acquire(
-            delivery.ref.conversation_id, max_wait=min(self._pacer.max_wait, max(left, 0.0))
-        )
-        if wait > 0:
-            raise _NotNowError(wait, f"paced under Teams' rate limits ({wait:.1f} s)")
-
-    def _request_limit(self, delivery: _Delivery) -> float:
-        left = delivery.deadline - self._clock()
-        if left < MIN_REQUEST_TIME:
-            raise _NotNowError(0.0, "out of time for this delivery")
-        return left
-
-    async def _alert_card(self, event: AlertEvent) -> Card | None:
-        view: CardView | None = await self._presenter.alert_card(event)
-        return None if view is None else self._renderer.render(view)
-
-    async def _card_message(self, item: OutboxItem, event: AlertEvent) -> str | None:
-        """The id of the alert's card in this conversation, if it was posted."""
-        if event.alert is None:
-            return None
-        earlier = await self._store.list_outbox(
-            alert_id=event.alert.id, conversation_id=item.conversation_id
-        )
-        return next(
-            (
-                sent.message_id
-                for sent in earlier
-                if sent.event.kind is AlertEventKind.FIRED
-                and sent.status is OutboxStatus.SENT
-                and sent.message_id
-            ),
-            None,
-        )
-
-    async def _thread_of(self, item: OutboxItem) -> str | None:
-        """The card a follow-up belongs under: its alert's, or for a rule-level event the
-        newest card of an open alert of the rule in this conversation."""
-        event = item.event
-        if event.alert is not None:
-            return await self._card_message(item, event)
-        open_alerts = await self._store.list_alerts(open_only=True, rule_id=event.rule_id)
-        for alert in open_alerts:  # newest first
-            found = await self._card_message(item, event.model_copy(update={"alert": alert}))
-            if found is not None:
-                return found
-        return None
-
-    async def _failed(self, delivery: _Delivery, error: ConnectorError) -> DeliveryResult:
-        item, reason = delivery.item, error.describe()
-        verdict = error.verdict
-        if verdict == "retry":
-            return DeliveryResult.retry_after(error.retry_after, reason=reason)
-        if verdict == "prune":
-            pruned = await self._store.delete_conversation(item.conversation_id)
-            log.warning(
-                "teams: %s: the bot is no longer in %s (%s); %s",
-                _what(item),
-                item.conversation_id,
-                reason,
-                "conversation pruned" if pruned else "already pruned",
-            )
-            return DeliveryResult.permanent_failure(reason)
-        level = logging.ERROR if error.status == 413 else logging.WARNING
-        log.log(level, "teams: %s refused: %s", _what(item), reason)
-        return DeliveryResult.permanent_failure(reason)
+    async def update(
+        self, ref: ConversationRef, message_id: str, payload: Card, *, limit: float
+    ) -> None:
+        await self._connector.update(ref, message_id, _activity(payload), limit=limit)
 
 
-def _unshowable(item: OutboxItem) -> DeliveryResult:
-    reason = f"rule {item.event.rule_id} is no longer loaded: nothing to show"
-    log.warning("teams: %s: %s", _what(item), reason)
-    return DeliveryResult.permanent_failure(reason)
-
-
-def _what(item: OutboxItem) -> str:
-    return f"delivery {item.id} ({describe_event(item.event)})"
+def _activity(card: Card) -> Any:
+    return message_activity(None, [card_attachment(card)])

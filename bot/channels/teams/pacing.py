@@ -1,35 +1,19 @@
-"""Pacing under Teams' rate limits: sliding windows per conversation and for the whole app.
+"""Teams' rate limits for the shared pacer (bot.channels.pacing).
 
 Teams allows a bot, per conversation, 7 operations a second, 8 in 2 s and 60 in 30 s (and
-about 50 a second per app and tenant); beyond that it answers 429. `Pacer` keeps, in
-memory, when each recent operation happened, says how long the next one must wait, and
-waits for it when that is short. A longer wait is returned to the caller, which defers
-the delivery (the outbox tries it again then) instead of holding up other conversations.
-
-Time is a monotonic clock in seconds, injected with the sleep that goes with it, so
-tests run on a fake clock without sleeping.
+about 50 a second per app and tenant); beyond that it answers 429.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from time import monotonic
 from typing import Final
 
-Monotonic = Callable[[], float]
-Sleep = Callable[[float], Awaitable[None]]
+from bot.channels import pacing
+from bot.channels.pacing import Monotonic, Sleep, SlidingWindows, Window
 
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """At most `limit` operations in any `seconds`."""
-
-    limit: int
-    seconds: float
-
+__all__ = ["APP_WINDOWS", "CONVERSATION_WINDOWS", "Pacer", "SlidingWindows", "Window"]
 
 #: Teams' documented per-bot, per-conversation limits.
 CONVERSATION_WINDOWS: Final = (Window(7, 1.0), Window(8, 2.0), Window(60, 30.0))
@@ -37,48 +21,8 @@ CONVERSATION_WINDOWS: Final = (Window(7, 1.0), Window(8, 2.0), Window(60, 30.0))
 APP_WINDOWS: Final = (Window(40, 1.0),)
 
 
-class SlidingWindows:
-    """When each key acted (or will: slots may be booked ahead), enough to honour every
-    window. Pure: times are given."""
-
-    def __init__(self, windows: tuple[Window, ...]) -> None:
-        self._windows = windows
-        self._longest = max(window.seconds for window in windows)
-        self._keep = max(window.limit for window in windows)
-        self._times: dict[str, list[float]] = {}
-
-    def wait(self, key: str, now: float) -> float:
-        """Seconds from `now` until `key` may act again without breaking a window."""
-        times = self._prune(key, now)
-        wait = 0.0
-        for window in self._windows:
-            if len(times) >= window.limit:
-                # The operation `limit` back must leave the window first.
-                oldest = times[len(times) - window.limit]
-                wait = max(wait, oldest + window.seconds - now)
-        return wait
-
-    def record(self, key: str, at: float) -> None:
-        times = self._times.setdefault(key, [])
-        bisect.insort(times, at)
-        del times[: -self._keep]
-
-    def __len__(self) -> int:
-        return len(self._times)
-
-    def _prune(self, key: str, now: float) -> list[float]:
-        times = self._times.get(key, [])
-        gone = bisect.bisect_right(times, now - self._longest)
-        del times[:gone]
-        if not times:  # memory stays bounded by the conversations active lately
-            self._times.pop(key, None)
-        return times
-
-
-class Pacer:
-    """Paces operations per conversation and for the app; see the module docstring."""
-
-    _APP: Final = "*"
+class Pacer(pacing.Pacer):
+    """The shared pacer with Teams' windows unless told otherwise."""
 
     def __init__(
         self,
@@ -89,29 +33,10 @@ class Pacer:
         clock: Monotonic = monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        self._conversations = SlidingWindows(conversation_windows)
-        self._app = SlidingWindows(app_windows)
-        self.max_wait = max_wait
-        self._clock = clock
-        self._sleep = sleep
-
-    async def acquire(self, conversation_id: str, *, max_wait: float | None = None) -> float:
-        """Take a slot for one operation in `conversation_id`: 0.0 once it is due (after
-        waiting up to `max_wait` seconds), else the seconds to wait, nothing taken."""
-        limit = self.max_wait if max_wait is None else max_wait
-        # Decided and booked without an await in between: no other task can take the slot.
-        now = self._clock()
-        wait = max(
-            self._conversations.wait(conversation_id, now), self._app.wait(self._APP, now), 0.0
+        super().__init__(
+            conversation_windows=conversation_windows,
+            app_windows=app_windows,
+            max_wait=max_wait,
+            clock=clock,
+            sleep=sleep,
         )
-        if wait > limit:
-            return wait
-        self._conversations.record(conversation_id, now + wait)
-        self._app.record(self._APP, now + wait)
-        if wait > 0:
-            await self._sleep(wait)
-        return 0.0
-
-    @property
-    def tracked_conversations(self) -> int:
-        return len(self._conversations)

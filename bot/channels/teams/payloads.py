@@ -1,20 +1,13 @@
-"""What the bot sends Teams: card attachments, invoke answers, and the cards already shown.
+"""What the bot sends Teams: card attachments and invoke answers.
 
 botbuilder 4.17.1 under CloudAdapter fails (HTTP 500) on an invoke answer whose body is a
 dict, so answers are msrest models: AdaptiveCardInvokeResponse for a card, and a small
 model of our own for text (its `value` is a string, which AdaptiveCardInvokeResponse
 cannot serialize). The edge serializes them with `serializer_helper`.
-
-`ShownCards` remembers, per posted message, a digest of the card last put there, so the
-same card is not sent twice in a row (a button press updates the card at once; the
-outbox's UPDATED event for that conversation then finds it already current).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import OrderedDict
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -22,7 +15,7 @@ from botbuilder.core import InvokeResponse
 from botbuilder.schema import AdaptiveCardInvokeResponse, Attachment
 from msrest.serialization import Model
 
-from bot.cards import Card
+from bot.channels.teams.cards import Card
 
 ADAPTIVE_CARD: Final = "application/vnd.microsoft.card.adaptive"
 MESSAGE: Final = "application/vnd.microsoft.activity.message"
@@ -72,27 +65,3 @@ def error_answer(code: str, message: str) -> Any:
 def not_implemented() -> Any:
     """An invoke we do not handle (message extensions, sign-in, ...)."""
     return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
-
-
-def card_digest(card: Card) -> str:
-    canonical = json.dumps(card, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-class ShownCards:
-    """The digest of the card last put on each message (in memory, the latest `capacity`)."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._digests: OrderedDict[tuple[str, str], str] = OrderedDict()
-
-    def remember(self, conversation_id: str, message_id: str, card: Card) -> None:
-        key = (conversation_id, message_id)
-        self._digests[key] = card_digest(card)
-        self._digests.move_to_end(key)
-        while len(self._digests) > self._capacity:
-            self._digests.popitem(last=False)
-
-    def shows(self, conversation_id: str, message_id: str, card: Card) -> bool:
-        """Whether `card` is already what that message shows."""
-        return self._digests.get((conversation_id, message_id)) == card_digest(card)

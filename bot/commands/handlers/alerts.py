@@ -16,14 +16,14 @@ from typing import Literal
 from bot import messages
 from bot.alerts.actions import AlertActionError
 from bot.alerts.handling import Acknowledge, AlertAction, Resolve, Snooze, Unsnooze
-from bot.cards import alert_list_view
-from bot.cards.actions import ActionData, Verb
 from bot.commands.base import Reply
 from bot.commands.context import CommandContext
 from bot.commands.handlers.common import ALERT_ID, NOTE, SCOPE, SNOOZE_FOR, alert_view
 from bot.commands.parsing import ArgError, human_duration
 from bot.commands.registry import Arg, CommandSet
 from bot.models import AlertInstance, AlertStatus
+from bot.views import alert_list_view
+from bot.views.actions import ActionData, Verb
 
 commands = CommandSet()
 

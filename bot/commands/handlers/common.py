@@ -5,10 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-from bot.alerts.binding import BindingError, bind
-from bot.alerts.rule_model import Rule
-from bot.cards import alert_card_view
-from bot.cards.views import AlertCardView
 from bot.commands.context import CommandContext
 from bot.commands.parsing import (
     AlertIdKind,
@@ -20,6 +16,8 @@ from bot.commands.parsing import (
     TextKind,
 )
 from bot.models import AlertInstance
+from bot.views.alert import shown_alert_view
+from bot.views.model import AlertCardView
 
 ALERT_ID: Final = AlertIdKind()
 #: A snooze: from a minute to 30 days.
@@ -35,23 +33,9 @@ SCOPE: Final = ChoiceKind(
 )
 
 
-def bound_query(rule: Rule) -> str:
-    """The KQL as the workspace runs it (parameters bound), else the rule's own text."""
-    try:
-        return bind(rule.query, rule.parameters).text
-    except BindingError:
-        return rule.query
-
-
 def alert_view(ctx: CommandContext, alert: AlertInstance) -> AlertCardView | None:
     """The alert's card as of now; None when its rule is no longer loaded."""
     rule = ctx.rules.get(alert.rule_id)
     if rule is None:
         return None
-    return alert_card_view(
-        alert,
-        rule,
-        now=ctx.now,
-        query=bound_query(rule),
-        log_analytics=ctx.services.log_analytics,
-    )
+    return shown_alert_view(alert, rule, now=ctx.now, log_analytics=ctx.services.log_analytics)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.cards import help_view
 from bot.commands.base import Reply
 from bot.commands.context import CommandContext
 from bot.commands.handlers.common import NOTE
 from bot.commands.registry import Arg, CommandSet
+from bot.views import help_view
 
 commands = CommandSet()
 

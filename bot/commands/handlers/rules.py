@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot import messages
+from bot.alerts.binding import bound_query
 from bot.alerts.evaluate import Measurement
 from bot.alerts.pipeline import Evaluation
 from bot.alerts.rule_model import Rule, format_duration
 from bot.alerts.state import QueryFailure
-from bot.cards import alert_list_view, rule_detail_view, rule_list_view
-from bot.cards.actions import ActionData, Verb
-from bot.cards.lists import condition
-from bot.cards.text import number
 from bot.commands.base import Reply
 from bot.commands.context import CommandContext
-from bot.commands.handlers.common import RULE_ID, alert_view, bound_query
+from bot.commands.handlers.common import RULE_ID, alert_view
 from bot.commands.registry import Arg, CommandSet
 from bot.models import AlertEventKind
+from bot.views import alert_list_view, rule_detail_view, rule_list_view
+from bot.views.actions import ActionData, Verb
+from bot.views.rule_text import condition
+from bot.views.text import number
 
 commands = CommandSet()
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bot import messages
-from bot.cards import subscription_list_view
 from bot.commands.base import Reply
 from bot.commands.context import CommandContext
 from bot.commands.handlers.common import ANY_TARGET, SEVERITY, TARGET
 from bot.commands.parsing import Target, squash
 from bot.commands.registry import Arg, CommandSet
 from bot.models import Subscription
+from bot.views import subscription_list_view
 
 commands = CommandSet()
 

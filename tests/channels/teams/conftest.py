@@ -13,9 +13,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.cards import CardRenderer
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel, add_routes
+from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.pacing import Pacer
+from bot.commands.access import AccessPolicy, EdgeGate
 from bot.commands.base import Caller, Reply
 from bot.store.sql import SqlStore, open_store
 from tests.channels.teams.fake_connector import FakeConnector
@@ -129,7 +130,7 @@ def endpoint_app(
         router=router,
         store=store,
         renderer=renderer,
-        allowed_tenants=allowed_tenants,
+        gate=EdgeGate(AccessPolicy(allowed_tenants=allowed_tenants)),
         clock=lambda: NOW,
     )
     return app

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.cards import CardRenderer
 from bot.channels.teams import BotIdentity, TeamsChannel
-from bot.channels.teams.http import MAX_BODY
+from bot.channels.teams.cards import CardRenderer
+from bot.channels.teams.http import MAX_BODY, MAX_ID_BYTES
 from bot.store.sql import SqlStore
 from tests.channels.teams.conftest import (
     APP_ID,
@@ -59,6 +59,12 @@ async def secured(
 def install() -> dict[str, Any]:
     """An activity the bot handles without calling back (its reference is saved)."""
     return activity("installationUpdate", SERVICE_URL, action="add")
+
+
+def long_ids(*, conversation: str = PERSONAL, **sender: str) -> dict[str, Any]:
+    body = activity("installationUpdate", SERVICE_URL, action="add", conversation=conversation)
+    body["from"] |= sender
+    return body
 
 
 async def post(client: Client, body: Any, **headers: str) -> tuple[int, Any]:
@@ -144,6 +150,11 @@ async def test_a_key_not_endorsed_for_teams_is_refused(
         ({"type": "message"}, {}, 400, "not an activity"),
         ({**install(), "timestamp": "yesterday"}, {}, 400, "not an activity"),
         (b"x" * (MAX_BODY + 1), {}, 413, "request body too large"),
+        # Ids no Teams sends, refused before they reach the store (PostgreSQL indexes them).
+        (long_ids(conversation="a:" + "x" * MAX_ID_BYTES), {}, 400, "id too long"),
+        (long_ids(conversation="a:" + "é" * 600), {}, 400, "id too long"),
+        (long_ids(id="29:" + "x" * MAX_ID_BYTES), {}, 400, "id too long"),
+        (long_ids(aadObjectId="x" * 5000), {}, 400, "id too long"),
     ],
 )
 async def test_requests_that_are_not_activities(

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bot.alerts.reload import RuleBook
-from bot.cards import CardRenderer
 from bot.channels.presenter import AlertPresenter
 from bot.channels.teams import BotIdentity, TeamsChannel, TeamsNotifier
+from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.pacing import Pacer
 from bot.models import (
     AlertEvent,
@@ -224,6 +224,20 @@ async def test_a_rule_error_goes_under_the_newest_open_card_of_the_rule(harness:
     reply = harness.fake.calls[-1]
     assert (reply.kind, reply.conversation_id) == ("send", f"{CHANNEL};messageid={posted}")
     assert "Failed 3 times in a row." in texts(reply.card)
+    assert result.outcome == "sent"
+
+
+async def test_a_rule_that_recovered_says_so_under_the_newest_open_card(
+    harness: Harness,
+) -> None:
+    posted = (await harness.deliver(AlertEventKind.FIRED, await harness.save())).message_id
+    recovered = await harness.event(
+        AlertEventKind.EVALUATION_RECOVERED, detail="evaluated again after 3 failed evaluations"
+    )
+    result = await harness.notifier.deliver(await harness.queue(recovered))
+    reply = harness.fake.calls[-1]
+    assert (reply.kind, reply.conversation_id) == ("send", f"{CHANNEL};messageid={posted}")
+    assert "its alerts are up to date." in texts(reply.card)
     assert result.outcome == "sent"
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.cards import CardRenderer, alert_card_view
+from bot.channels.teams.cards import CardRenderer
 from bot.commands.base import Reply
 from bot.models import ChannelKind, Subscription
 from bot.store.sql import SqlStore
+from bot.views import alert_card_view
 from tests.cards.samples import NOW, alert, job_rule
 from tests.channels.teams.conftest import (
     BOT_ID,
@@ -52,7 +53,7 @@ async def test_install_in_a_personal_chat_saves_its_reference(
     assert status == 200
     ref = await store.get_conversation(PERSONAL)
     assert ref is not None
-    assert (ref.channel, ref.kind) == (ChannelKind.TEAMS, "personal")
+    assert (ref.channel, ref.kind) == (ChannelKind.TEAMS, "direct")
     assert ref.reference["serviceUrl"] == service_url
     assert ref.reference["bot"]["id"] == BOT_ID
     assert ref.reference["channelData"] == {"tenant": {"id": TENANT}}
@@ -93,7 +94,7 @@ async def test_a_group_chat_install(bot: Client, service_url: str, store: SqlSto
     )
     ref = await store.get_conversation(GROUP_CHAT)
     assert ref is not None
-    assert ref.kind == "groupChat"
+    assert ref.kind == "group"
 
 
 async def test_a_message_in_a_thread_saves_the_channel(
@@ -203,7 +204,8 @@ async def test_a_message_goes_to_the_router_and_the_reply_into_the_thread(
     assert status == 200
     [(caller, text)] = router.texts
     assert text == "alerts   open"
-    assert (caller.user_id, caller.name, caller.tenant_id) == (USER_AAD, "Alex Wilber", TENANT)
+    assert (caller.user_id, caller.name, caller.org_id) == (USER_AAD, "Alex Wilber", TENANT)
+    assert caller.principal.entra_object_id == USER_AAD
     assert (caller.conversation_id, caller.conversation_kind) == (CHANNEL, "channel")
     [sent] = fake.calls
     assert (sent.kind, sent.conversation_id, sent.activity_id) == ("reply", thread, "f:1234")
@@ -217,7 +219,7 @@ async def test_a_personal_message_has_no_mention_to_strip(
 ) -> None:
     await post(bot, message(service_url, "Subscribe Provisioning 2"))
     assert router.texts[0][1] == "Subscribe Provisioning 2"
-    assert router.texts[0][0].conversation_kind == "personal"
+    assert router.texts[0][0].conversation_kind == "direct"
     assert fake.calls[0].conversation_id == PERSONAL
 
 

@@ -5,7 +5,7 @@ notification is recorded once (a retry is recognised), the alert keeps its Azure
 acknowledging or resolving it in chat queues a state change to write back.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,17 +8,15 @@ count and query time, an empty answer said plainly, and "Open in Log Analytics".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Literal
+from typing import Literal
 
-from bot.cards.query import query_result_view
-from bot.cards.query_views import ResultCardView
-from bot.cards.views import Fact
+from bot.views.model import Fact
+from bot.views.query import query_result_view
+from bot.views.query_views import ResultCardView
 from bot.workspace.base import QueryResult
 
 
 class AnswerView(ResultCardView):
-    template: ClassVar[str] = "answer.json"
-
     title: str
     summary: str
     #: What was asked, as typed (text from chat: shown in a TextRun, never markdown).

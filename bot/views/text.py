@@ -1,7 +1,7 @@
-"""Turn values into the short texts cards show: numbers, cells, clipped strings, times. Pure.
+"""Turn values into the short texts views hold: numbers, cells, clipped strings. Pure.
 
-Times become Adaptive Card `{{DATE()}}`/`{{TIME()}}` functions, so every reader sees
-them in their own time zone; `now` only decides whether the date is worth showing.
+Times stay datetimes in the views; each channel shows them its own way (`iso` is the
+exact UTC form links and cards use).
 """
 
 from __future__ import annotations
@@ -56,14 +56,6 @@ def cell(value: Any, limit: int) -> str:
 
 
 def iso(at: datetime) -> str:
-    """The exact form the card's DATE/TIME functions accept: seconds, Z, no fraction."""
+    """`2026-05-01T10:42:00Z`: seconds, Z, no fraction (Adaptive Card DATE/TIME functions
+    and portal links accept exactly this)."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def when(at: datetime, *, now: datetime) -> str:
-    """`{{TIME(...)}}` today, `{{DATE(..., SHORT)}} {{TIME(...)}}` on other days."""
-    stamp = iso(at)
-    time = f"{{{{TIME({stamp})}}}}"
-    if at.astimezone(UTC).date() == now.astimezone(UTC).date():
-        return time
-    return f"{{{{DATE({stamp}, SHORT)}}}} {time}"

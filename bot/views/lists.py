@@ -8,9 +8,9 @@ from typing import Final, Literal
 
 from bot import messages
 from bot.alerts.rule_model import Rule, format_duration
-from bot.cards.alert import severity
-from bot.cards.text import clip, one_line, when
-from bot.cards.views import (
+from bot.models import AlertInstance, AlertStatus, RuleHealth, Subscription
+from bot.views.alert import severity
+from bot.views.model import (
     AlertListView,
     AlertRow,
     CommandHelp,
@@ -24,7 +24,8 @@ from bot.cards.views import (
     SubscriptionListView,
     SubscriptionRow,
 )
-from bot.models import AlertInstance, AlertStatus, RuleHealth, Subscription
+from bot.views.rule_text import condition
+from bot.views.text import clip, one_line
 
 MAX_LIST_ROWS: Final = 25
 _TITLE_LIMIT: Final = 120
@@ -40,9 +41,10 @@ def alert_list_view(
     """Open (or all) alerts, open ones first, most severe first, newest first."""
     chosen = [a for a in alerts if scope == "all" or a.status.is_open]
     chosen.sort(key=lambda a: (not a.status.is_open, _level(a, rules), -a.opened_at.timestamp()))
-    rows = tuple(_alert_row(a, rules.get(a.rule_id), now=now) for a in chosen[:MAX_LIST_ROWS])
+    rows = tuple(_alert_row(a, rules.get(a.rule_id)) for a in chosen[:MAX_LIST_ROWS])
     more = len(chosen) - len(rows)
     return AlertListView(
+        as_of=now,
         scope=scope,
         open_only=scope == "open",
         rows=rows,
@@ -56,31 +58,37 @@ def _level(alert: AlertInstance, rules: Mapping[str, Rule]) -> int:
     return rule.severity if rule else 4
 
 
-def _alert_row(alert: AlertInstance, rule: Rule | None, *, now: datetime) -> AlertRow:
+def _alert_row(alert: AlertInstance, rule: Rule | None) -> AlertRow:
     title = rule.title if rule else alert.rule_id
     if alert.dimensions:
         title += " · " + ", ".join(alert.dimensions.values())
+    state, at, actor = _row_state(alert)
     return AlertRow(
         alert_id=str(alert.id),
         severity=severity(rule.severity if rule else 4),
         title=one_line(title, _TITLE_LIMIT),
-        status=_status_text(alert, now=now),
+        state=state,
+        at=at,
+        actor=actor,
     )
 
 
-def _status_text(alert: AlertInstance, *, now: datetime) -> str:
+def _row_state(alert: AlertInstance) -> tuple[AlertStatus, datetime, str | None]:
+    """The row's state and its moment: resolved at, snoozed until, acknowledged by, or
+    firing since (a state without its moment or actor reads as firing)."""
     status = alert.status
     if status is AlertStatus.RESOLVED and alert.resolved_at:
-        return f"resolved {when(alert.resolved_at, now=now)}"
+        return status, alert.resolved_at, None
     if status is AlertStatus.SNOOZED and alert.snoozed_until:
-        return f"snoozed until {when(alert.snoozed_until, now=now)}"
+        return status, alert.snoozed_until, None
     if status is AlertStatus.ACKNOWLEDGED and alert.acknowledged_by:
         name = next(
             (t.actor_name for t in reversed(alert.history) if t.actor == alert.acknowledged_by),
             None,
         )
-        return f"acknowledged by {one_line(name or alert.acknowledged_by, 40)}"
-    return f"firing since {when(alert.opened_at, now=now)}"
+        actor = one_line(name or alert.acknowledged_by, 40)
+        return status, alert.acknowledged_at or alert.opened_at, actor
+    return AlertStatus.FIRING, alert.opened_at, None
 
 
 def subscription_list_view(
@@ -92,11 +100,11 @@ def subscription_list_view(
             kind=_target_kind(s.target, rule_ids),
             severities=messages.severity_floor(s.max_severity),
             created_by=one_line(s.created_by, 60),
-            created_at=when(s.created_at, now=now),
+            created_at=s.created_at,
         )
         for s in subscriptions[:MAX_LIST_ROWS]
     )
-    return SubscriptionListView(rows=rows)
+    return SubscriptionListView(as_of=now, rows=rows)
 
 
 def _target_kind(target: str, rule_ids: Collection[str]) -> str:
@@ -128,15 +136,6 @@ def schedule(rule: Rule) -> str:
     return f"every {format_duration(rule.frequency)} over {format_duration(rule.window)}"
 
 
-def condition(rule: Rule) -> str:
-    measure = messages.AGGREGATION_TEXT[rule.measure.aggregation].format(column=rule.measure.column)
-    text = f"{measure} {messages.OPERATOR_TEXT[rule.operator]} {rule.threshold:g}"
-    periods = rule.failing_periods
-    if periods.evaluations > 1:
-        text += f" in {periods.min_failing} of {periods.evaluations} evaluations"
-    return text
-
-
 def rule_detail_view(
     rule: Rule,
     *,
@@ -148,13 +147,14 @@ def rule_detail_view(
     """`rule <id>`: what it checks, how often, its KQL and how its last run went."""
     evaluated = health.last_evaluated_at if health else None
     last = LastResult(
-        evaluated_at=when(evaluated, now=now) if evaluated else None,
+        evaluated_at=evaluated,
         ok=health is None or health.last_error is None,
         error=clip(health.last_error, 1000) if health and health.last_error else None,
         open_alerts=messages.counted(open_alerts, "open alert"),
         never=evaluated is None,
     )
     return RuleDetailView(
+        as_of=now,
         rule_id=rule.id,
         title=rule.title,
         description=rule.description,

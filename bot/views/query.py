@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from bot.cards import evidence
-from bot.cards.query_views import BarPoint, Chart, LinePoint, LineSeries, QueryResultView
-from bot.cards.text import cell, number
 from bot.output import json_value
+from bot.views import evidence
+from bot.views.query_views import BarPoint, Chart, LinePoint, LineSeries, QueryResultView
+from bot.views.text import cell, number
 from bot.workspace.base import Column, QueryResult
 
 ChartKind = Literal["bar", "line"]

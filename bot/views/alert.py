@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
 from bot import messages
+from bot.alerts.binding import bound_query
 from bot.alerts.rule_model import Rule, format_duration
-from bot.cards import evidence as evidence_table
-from bot.cards.actions import alert_data
-from bot.cards.portal import LogAnalyticsTarget, log_analytics_url
-from bot.cards.text import clip, number, one_line, when
-from bot.cards.views import (
-    AlertActions,
+from bot.models import AlertEvent, AlertEventKind, AlertInstance, AlertStatus, Transition
+from bot.views import evidence as evidence_table
+from bot.views.actions import SNOOZE_DURATIONS, Verb, alert_data
+from bot.views.model import (
     AlertCardView,
     AlertStatusView,
-    ContainerStyle,
+    Button,
     Fact,
     Finding,
     Link,
+    Option,
     ReplyView,
     Severity,
-    TextColor,
     Window,
 )
-from bot.models import AlertEvent, AlertEventKind, AlertInstance, AlertStatus, Transition
+from bot.views.portal import LogAnalyticsTarget, log_analytics_url
+from bot.views.rule_text import measure_text, operator_text, threshold_text
+from bot.views.text import clip, number, one_line
 
-_SEVERITY_COLORS: Final[tuple[TextColor, ...]] = (
-    "Attention",
-    "Attention",
-    "Warning",
-    "Accent",
-    "Default",
-)
 _NAME_LIMIT: Final = 80
 _NOTE_LIMIT: Final = 300
 _ERROR_LIMIT: Final = 1500
@@ -46,7 +40,6 @@ def severity(level: int) -> Severity:
         level=level,
         code=messages.severity_code(level),
         label=messages.SEVERITY_LABELS[level],
-        color=_SEVERITY_COLORS[level],
     )
 
 
@@ -65,16 +58,16 @@ def alert_card_view(
     """
     kql = query if query is not None else rule.query
     return AlertCardView(
+        as_of=now,
         alert_id=alert.id,
         title=rule.title,
         rule_id=rule.id,
         category=rule.category,
         description=clip(rule.description, _TEXT_LIMIT),
         severity=severity(rule.severity),
-        header_style=_header_style(alert.status, rule.severity),
-        status=status_view(alert, now=now),
+        status=status_view(alert),
         finding=finding(alert, rule),
-        window=window(alert, rule, now=now),
+        window=window(alert, rule),
         evidence=evidence_table.from_rows(
             alert.evidence,
             dimensions=rule.dimensions,
@@ -84,33 +77,32 @@ def alert_card_view(
         remediation=clip(rule.remediation.text, _TEXT_LIMIT),
         links=tuple(Link(title=link.title, url=link.url) for link in rule.remediation.links),
         query_lines=tuple(kql.rstrip().splitlines()),
-        actions=_actions(alert, rule, kql, log_analytics),
+        buttons=buttons(alert),
+        portal_url=_portal_url(alert, rule, kql, log_analytics),
     )
 
 
-def _header_style(status: AlertStatus, level: int) -> ContainerStyle:
-    if status is AlertStatus.RESOLVED:
-        return "good"
-    if status is AlertStatus.FIRING:
-        return "attention" if level <= 1 else "warning"
-    return "emphasis"
+def shown_alert_view(
+    alert: AlertInstance, rule: Rule, *, now: datetime, log_analytics: LogAnalyticsTarget | None
+) -> AlertCardView:
+    """The alert's card as chat shows it (posted, updated, answered): with the KQL as the
+    workspace runs it."""
+    return alert_card_view(
+        alert, rule, now=now, query=bound_query(rule), log_analytics=log_analytics
+    )
 
 
-def status_view(alert: AlertInstance, *, now: datetime) -> AlertStatusView:
+def status_view(alert: AlertInstance) -> AlertStatusView:
     state = alert.status
     latest = _latest(alert.history, state)
     actor = _who(latest) if latest else None
     acknowledged_by = _acknowledger(alert) if state is AlertStatus.SNOOZED else None
     return AlertStatusView(
-        state=state.value,
-        firing=state is AlertStatus.FIRING,
-        acknowledged=state is AlertStatus.ACKNOWLEDGED,
-        snoozed=state is AlertStatus.SNOOZED,
-        resolved=state is AlertStatus.RESOLVED,
-        since=when(alert.opened_at, now=now),
-        at=when(_status_time(alert, latest), now=now),
+        state=state,
+        since=alert.opened_at,
+        at=_status_time(alert, latest),
         actor=actor or (alert.acknowledged_by if state is AlertStatus.ACKNOWLEDGED else None),
-        until=when(alert.snoozed_until, now=now) if alert.snoozed_until else None,
+        until=alert.snoozed_until,
         note=_note(latest),
         acknowledged_by=acknowledged_by,
     )
@@ -150,9 +142,9 @@ def _note(latest: Transition | None) -> str | None:
 
 def finding(alert: AlertInstance, rule: Rule) -> Finding:
     return Finding(
-        measure=_measure_text(rule),
+        measure=measure_text(rule),
         value=number(alert.value),
-        operator=messages.OPERATOR_TEXT[rule.operator],
+        operator=operator_text(rule),
         threshold=number(rule.threshold),
         dimensions=tuple(
             Fact(name=name, value=one_line(value, 200)) for name, value in alert.dimensions.items()
@@ -160,17 +152,12 @@ def finding(alert: AlertInstance, rule: Rule) -> Finding:
     )
 
 
-def _measure_text(rule: Rule) -> str:
-    template = messages.AGGREGATION_TEXT[rule.measure.aggregation]
-    return template.format(column=rule.measure.column).capitalize()
-
-
-def window(alert: AlertInstance, rule: Rule, *, now: datetime) -> Window:
+def window(alert: AlertInstance, rule: Rule) -> Window:
     end = alert.last_evaluated_at
     return Window(
         length=format_duration(rule.window),
-        start=when(end - rule.window, now=now),
-        end=when(end, now=now),
+        start=end - rule.window,
+        end=end,
         frequency=format_duration(rule.frequency),
     )
 
@@ -182,39 +169,58 @@ def _row_count(alert: AlertInstance, rule: Rule) -> int:
     return len(alert.evidence)
 
 
-def _actions(
-    alert: AlertInstance, rule: Rule, kql: str, target: LogAnalyticsTarget | None
-) -> AlertActions:
-    status = alert.status
-    is_open = status.is_open
-    url = None
-    if target is not None:
-        end = alert.last_evaluated_at
-        url = log_analytics_url(target, query=kql, start=end - rule.window, end=end)
-    return AlertActions(
-        data=alert_data(alert.id, alert.version),
-        acknowledge=is_open and alert.acknowledged_by is None,
-        snooze=status in (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED),
-        unsnooze=status is AlertStatus.SNOOZED,
-        resolve=is_open,
-        query=True,
-        portal_url=url,
+#: The snooze button's choices, in the words people read.
+SNOOZE_OPTIONS: Final = tuple(
+    Option(label=label, value=value)
+    for label, value in zip(
+        ("1 hour", "4 hours", "24 hours", "1 week"), SNOOZE_DURATIONS, strict=True
     )
+)
+DEFAULT_SNOOZE: Final = "4h"
+
+
+def buttons(alert: AlertInstance) -> tuple[Button, ...]:
+    """The alert's buttons in its state: each sends the alert id and the version shown."""
+    status = alert.status
+    data = alert_data(alert.id, alert.version)
+    shown: list[Button] = []
+    if status.is_open and alert.acknowledged_by is None:
+        shown.append(Button(verb=Verb.ACKNOWLEDGE, label="Acknowledge", data=data, style="primary"))
+    if status in (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED):
+        shown.append(
+            Button(
+                verb=Verb.SNOOZE,
+                label="Snooze",
+                data=data,
+                options=SNOOZE_OPTIONS,
+                option_field="duration",
+                default_option=DEFAULT_SNOOZE,
+            )
+        )
+    if status is AlertStatus.SNOOZED:
+        shown.append(Button(verb=Verb.UNSNOOZE, label="End snooze", data=data))
+    if status.is_open:
+        shown.append(Button(verb=Verb.RESOLVE, label="Resolve", data=data))
+    return tuple(shown)
+
+
+def _portal_url(
+    alert: AlertInstance, rule: Rule, kql: str, target: LogAnalyticsTarget | None
+) -> str | None:
+    if target is None:
+        return None
+    end = alert.last_evaluated_at
+    return log_analytics_url(target, query=kql, start=end - rule.window, end=end)
 
 
 # --- Thread replies ------------------------------------------------------------------
 
-_REPLY_STYLES: Final[Mapping[AlertEventKind, ContainerStyle]] = {
-    AlertEventKind.RENOTIFY: "attention",
-    AlertEventKind.RESOLVED: "good",
-    AlertEventKind.SNOOZE_EXPIRED: "warning",
-    AlertEventKind.EVALUATION_ERROR: "warning",
-}
 _REPLY_KINDS: Final = {
     AlertEventKind.RENOTIFY: "renotify",
     AlertEventKind.RESOLVED: "resolved",
     AlertEventKind.SNOOZE_EXPIRED: "snooze_expired",
     AlertEventKind.EVALUATION_ERROR: "evaluation_error",
+    AlertEventKind.EVALUATION_RECOVERED: "evaluation_recovered",
 }
 
 #: What to check when a rule's query failed.
@@ -241,12 +247,12 @@ def reply_view(
     if kind is None:
         raise ValueError(f"{event.kind.value} events update the card; they have no reply")
     alert = event.alert
-    fields: dict[str, Any] = {kind: True}
+    fields: dict[str, Any] = {}
     if alert is not None:
         fields |= {
             "value": number(alert.value),
-            "threshold": f"{messages.OPERATOR_TEXT[rule.operator]} {number(rule.threshold)}",
-            "measure": _measure_text(rule),
+            "threshold": threshold_text(rule),
+            "measure": measure_text(rule),
         }
     if event.kind is AlertEventKind.EVALUATION_ERROR:
         fields |= {
@@ -255,11 +261,11 @@ def reply_view(
             "hints": ERROR_HINTS,
         }
     return ReplyView(
+        as_of=now,
         kind=kind,
-        style=_REPLY_STYLES[event.kind],
         alert_id=alert.id if alert else None,
         title=rule.title,
         rule_id=rule.id,
-        at=when(event.at, now=now),
+        at=event.at,
         **fields,
     )

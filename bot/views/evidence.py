@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from bot import messages
-from bot.cards.text import cell
-from bot.cards.views import Fact, Row, Table
+from bot.views.model import Fact, Row, Table
+from bot.views.text import cell
 
 MAX_ROWS: Final = 10
 #: More columns overlap in Teams' narrow card column (seen in the Agents Playground).

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from bot.cards.text import iso
+from bot.views.text import iso
 
 PORTAL: str = "https://portal.azure.com"
 

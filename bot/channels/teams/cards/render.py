@@ -1,4 +1,4 @@
-"""Render a card view with its template from cards/, and keep it under the size limit.
+"""Render a view as an Adaptive Card with its template from templates/, under Teams' size limit.
 
 The renderer is built once (it reads the templates) and is otherwise pure: the same
 view always gives the same card.
@@ -10,11 +10,13 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
-from bot.cards.binder import bind
-from bot.cards.views import CardView
+from bot.channels.teams.cards.binder import bind
+from bot.channels.teams.cards.data import template_data, template_name
 from bot.resources import cards_dir
+from bot.views.model import CardView
 
-#: The shipped cards/ folder (package data; see bot.resources).
+#: The Adaptive Card templates: the top-level cards/ folder, shipped as package data
+#: (see bot.resources).
 TEMPLATES_DIR: Final = cards_dir()
 #: Teams refuses messages over about 100 KB; one card stays far below, leaving room
 #: for the activity around it and several cards in one message.
@@ -66,9 +68,10 @@ class CardRenderer:
 
     def bind(self, view: CardView) -> Card:
         """The card for `view` as it is, whatever its size."""
+        name = template_name(view)
         try:
-            template = self._templates[view.template]
+            template = self._templates[name]
         except KeyError:
-            raise LookupError(f"no card template {view.template!r} in cards/") from None
-        card: Card = bind(template, view.model_dump(mode="json"))
+            raise LookupError(f"no card template {name!r} in {TEMPLATES_DIR}") from None
+        card: Card = bind(template, template_data(view))
         return card

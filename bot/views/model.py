@@ -1,22 +1,23 @@
-"""The typed data each card template is rendered from. Pure data, no formatting logic.
+"""What a message says, channel-neutral: pure data, no colours, no markup, no time formats.
 
-Every view names its template (`cards/<template>`) and may `shrink()` itself: the
-renderer calls it while the rendered card is over the size limit. Text fields that can
-hold data from logs or people (cells, dimension values, names, notes, errors) are put
-in TextRuns by the templates, which Teams never reads as markdown; only text from the
-rule files and this code goes into markdown TextBlocks.
+Times are datetimes (each channel shows them in its own way, e.g. in the reader's time
+zone), states are enums, severities are levels, buttons are a verb, a label and the data
+they send back. Each channel renders these views (Teams: bot.channels.teams.cards,
+Adaptive Card templates; Slack: Block Kit) and checks that the result fits; a view may
+`shrink()` itself while the rendered message is too large. Text fields that can hold
+data from logs or people (cells, dimension values, names, notes, errors) must never be
+read as markup by a renderer; only text from the rule files and this code may be.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Self
+from datetime import datetime
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot import messages
-
-TextColor = Literal["Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"]
-ContainerStyle = Literal["default", "emphasis", "good", "attention", "warning", "accent"]
+from bot.models import AlertStatus
 
 
 class Part(BaseModel):
@@ -24,9 +25,7 @@ class Part(BaseModel):
 
 
 class CardView(Part):
-    """A whole card's data."""
-
-    template: ClassVar[str]
+    """A whole message's data."""
 
     def shrink(self) -> Self | None:
         """A smaller version of this view, or None when nothing more can go."""
@@ -37,7 +36,6 @@ class Severity(Part):
     level: int = Field(ge=0, le=4)
     code: str
     label: str
-    color: TextColor
 
 
 class Fact(Part):
@@ -48,6 +46,26 @@ class Fact(Part):
 class Link(Part):
     title: str
     url: str
+
+
+class Option(Part):
+    """One choice of a button that asks for a value first (how long to snooze)."""
+
+    label: str
+    value: str
+
+
+class Button(Part):
+    """A button that sends `verb` and `data` back; with `options`, the chosen value too
+    (as `option_field` in the data). `style` is a hint: the main or a destructive action."""
+
+    verb: str
+    label: str
+    data: dict[str, Any]
+    style: Literal["primary", "danger"] | None = None
+    options: tuple[Option, ...] = ()
+    option_field: str | None = None
+    default_option: str | None = None
 
 
 class Row(Part):
@@ -105,17 +123,13 @@ def _clip(text: str, limit: int) -> str:
 
 
 class AlertStatusView(Part):
-    """What the header's status line says. Times are DATE/TIME card functions."""
+    """What the header's status line says."""
 
-    state: Literal["firing", "acknowledged", "snoozed", "resolved"]
-    firing: bool = False
-    acknowledged: bool = False
-    snoozed: bool = False
-    resolved: bool = False
-    since: str
-    at: str | None = None
+    state: AlertStatus
+    since: datetime
+    at: datetime | None = None
     actor: str | None = None
-    until: str | None = None
+    until: datetime | None = None
     note: str | None = None
     #: Set when a snoozed alert had also been acknowledged.
     acknowledged_by: str | None = None
@@ -133,33 +147,21 @@ class Finding(Part):
 
 class Window(Part):
     length: str
-    start: str
-    end: str
+    start: datetime
+    end: datetime
     frequency: str
 
 
-class AlertActions(Part):
-    """Which buttons the card shows in this state, and what they send."""
-
-    data: dict[str, int]
-    acknowledge: bool
-    snooze: bool
-    unsnooze: bool
-    resolve: bool
-    query: bool
-    portal_url: str | None = None
-
-
 class AlertCardView(CardView):
-    template: ClassVar[str] = "alert.json"
+    """An alert as it stands at `as_of`: header, finding, evidence, remediation, buttons."""
 
+    as_of: datetime
     alert_id: int
     title: str
     rule_id: str
     category: str
     description: str
     severity: Severity
-    header_style: ContainerStyle
     status: AlertStatusView
     finding: Finding
     window: Window
@@ -167,7 +169,13 @@ class AlertCardView(CardView):
     remediation: str
     links: tuple[Link, ...] = ()
     query_lines: tuple[str, ...]
-    actions: AlertActions
+    #: The alert's buttons in this state (acknowledge, snooze, end snooze, resolve).
+    buttons: tuple[Button, ...]
+    #: "Open in Log Analytics", when configured.
+    portal_url: str | None = None
+
+    def button(self, verb: str) -> Button | None:
+        return next((b for b in self.buttons if b.verb == verb), None)
 
     def shrink(self) -> Self | None:
         """Long queries first (the portal has them whole), then the evidence rows."""
@@ -183,18 +191,14 @@ class AlertCardView(CardView):
 class ReplyView(CardView):
     """A short follow-up in the alert card's thread."""
 
-    template: ClassVar[str] = "alert-reply.json"
-
-    kind: Literal["renotify", "resolved", "snooze_expired", "evaluation_error"]
-    renotify: bool = False
-    resolved: bool = False
-    snooze_expired: bool = False
-    evaluation_error: bool = False
-    style: ContainerStyle
+    as_of: datetime
+    kind: Literal[
+        "renotify", "resolved", "snooze_expired", "evaluation_error", "evaluation_recovered"
+    ]
     alert_id: int | None
     title: str
     rule_id: str
-    at: str
+    at: datetime
     value: str | None = None
     threshold: str | None = None
     measure: str | None = None
@@ -232,8 +236,6 @@ class HelpEntry(Part):
 
 
 class HelpCardView(CardView):
-    template: ClassVar[str] = "help.json"
-
     commands: tuple[HelpEntry, ...]
     intro: str | None = None
 
@@ -245,12 +247,15 @@ class AlertRow(Part):
     alert_id: str
     severity: Severity
     title: str
-    status: str
+    state: AlertStatus
+    #: When it reached this state (resolved, snoozed until, firing since).
+    at: datetime
+    #: Who acknowledged it.
+    actor: str | None = None
 
 
 class AlertListView(CardView):
-    template: ClassVar[str] = "alert-list.json"
-
+    as_of: datetime
     scope: Literal["open", "all"]
     open_only: bool
     rows: tuple[AlertRow, ...]
@@ -270,12 +275,11 @@ class SubscriptionRow(Part):
     kind: str
     severities: str
     created_by: str
-    created_at: str
+    created_at: datetime
 
 
 class SubscriptionListView(CardView):
-    template: ClassVar[str] = "subscriptions.json"
-
+    as_of: datetime
     rows: tuple[SubscriptionRow, ...]
 
 
@@ -289,8 +293,6 @@ class RuleRow(Part):
 
 
 class RuleListView(CardView):
-    template: ClassVar[str] = "rules.json"
-
     rows: tuple[RuleRow, ...]
     more: int = Field(default=0, ge=0)
     more_note: str = ""
@@ -305,7 +307,7 @@ class RuleListView(CardView):
 
 
 class LastResult(Part):
-    evaluated_at: str | None
+    evaluated_at: datetime | None
     ok: bool
     error: str | None = None
     #: "1 open alert"
@@ -314,8 +316,7 @@ class LastResult(Part):
 
 
 class RuleDetailView(CardView):
-    template: ClassVar[str] = "rule.json"
-
+    as_of: datetime
     rule_id: str
     title: str
     description: str

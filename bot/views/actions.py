@@ -1,9 +1,9 @@
-"""What the cards' buttons send back: Action.Execute verbs and their data, typed.
+"""What the buttons send back: verbs and their data, typed.
 
-A button press arrives as an `adaptiveCard/action` invoke whose `value.action` holds
-`verb` and `data`. The inbound side parses `data` with `ActionData.model_validate`
-and dispatches on `Verb`; inputs of the card (the snooze duration) arrive merged into
-`data` by the host.
+Each channel turns a press into the button's `verb` and `data` (Teams: an
+`adaptiveCard/action` invoke; Slack: a block action), with the chosen option (the snooze
+duration) merged into `data`. The router parses `data` with `ActionData.model_validate`
+and dispatches on `Verb`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SNOOZE_DURATIONS: Final = ("1h", "4h", "24h", "7d")
 
 
 class ActionData(BaseModel):
-    """`data` of an Action.Execute from one of our cards.
+    """`data` of a button press on one of our messages.
 
     Alert buttons send `alertId` and the `version` of the alert the card showed (so
     a press on an outdated card can be recognised); the snooze button adds
@@ -36,8 +36,10 @@ class ActionData(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
-    alert_id: int | None = Field(default=None, alias="alertId")
-    version: int | None = None
+    # Bounded like the ids people type (9 digits) and the 32-bit columns: anything
+    # larger is no card of ours, refused as unreadable rather than sent to the store.
+    alert_id: int | None = Field(default=None, alias="alertId", ge=1, le=999_999_999)
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
     duration: str | None = None
     rule_id: str | None = Field(default=None, alias="ruleId")
 

@@ -1,10 +1,10 @@
-"""The query-result card's data: the rows as a table, and an optional Teams chart."""
+"""The query-result card's data: the rows as a table, and an optional chart."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Self
+from typing import Literal, Self
 
-from bot.cards.views import LONG_QUERY, SHORT_QUERY, CardView, Part, Table, cut_lines
+from bot.views.model import LONG_QUERY, SHORT_QUERY, CardView, Part, Table, cut_lines
 
 
 class BarPoint(Part):
@@ -23,7 +23,7 @@ class LineSeries(Part):
 
 
 class Chart(Part):
-    """A Teams chart; `table` is what other hosts show instead."""
+    """A chart's points; `table` is what hosts without charts show instead."""
 
     kind: Literal["bar", "line"]
     bar: bool
@@ -58,8 +58,6 @@ class ResultCardView(CardView):
 
 
 class QueryResultView(ResultCardView):
-    template: ClassVar[str] = "query-result.json"
-
     title: str
     summary: str
     partial_error: str | None = None

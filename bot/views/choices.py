@@ -2,41 +2,30 @@
 
 Used when a question fits more than one command, names something ambiguous (two jobs),
 lacks a required value, or fits nothing (then the buttons are the closest commands).
-Each button is an Action.Execute with verb `ask.choose` and data `{command, parameters}`.
+Each button has the verb `ask.choose` and data `{command, parameters}`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Final, Literal, Self
+from typing import Any, Final, Self
 
-from bot.cards.text import clip
-from bot.cards.views import CardView, Part
+from bot.views.model import Button, CardView
+from bot.views.text import clip
 
-#: The Action.Execute verb of every choice button (the router answers it with
-#: bot.ask.chat's answer_choice). Not an alert Verb: anyone may press it.
+#: The verb of every choice button (the router answers it with bot.ask.chat's
+#: answer_choice). Not an alert Verb: anyone may press it.
 ASK_CHOOSE: Final = "ask.choose"
 #: Teams shows about six buttons in a row before it folds them away.
 MAX_BUTTONS: Final = 6
 _TITLE_LIMIT: Final = 60
 
 
-class ChoiceButton(Part):
-    """One Action.Execute, whole: the template puts the list of them in an ActionSet."""
-
-    type: Literal["Action.Execute"] = "Action.Execute"
-    title: str
-    verb: Literal["ask.choose"] = ASK_CHOOSE
-    data: dict[str, Any]
-
-
 class ChoicesView(CardView):
-    template: ClassVar[str] = "choices.json"
-
     prompt: str
     #: What was asked, shown under the prompt (text from chat: never markdown).
     question: str | None = None
-    buttons: tuple[ChoiceButton, ...]
+    buttons: tuple[Button, ...]
     note: str | None = None
 
     def shrink(self) -> Self | None:
@@ -61,7 +50,9 @@ def choices_view(
 ) -> ChoicesView:
     """Buttons for (label, command, parameters) options, at most MAX_BUTTONS."""
     buttons = tuple(
-        ChoiceButton(title=clip(label, _TITLE_LIMIT), data=choice_data(command, parameters))
+        Button(
+            verb=ASK_CHOOSE, label=clip(label, _TITLE_LIMIT), data=choice_data(command, parameters)
+        )
         for label, command, parameters in options[:MAX_BUTTONS]
     )
     return ChoicesView(prompt=prompt, question=question or None, buttons=buttons, note=note)

@@ -1,0 +1,337 @@
+"""The delivery policy, written once for every chat channel, over a small connector.
+
+- FIRED posts the alert's message (in a channel: a new thread) and returns its id, which
+  the outbox keeps.
+- UPDATED edits that message (found through the outbox: the conversation's sent FIRED
+  item of the alert) to show the alert as it is now; skipped when it already does.
+- RENOTIFY, RESOLVED, SNOOZE_EXPIRED: the message is brought up to date first, then the
+  follow-up is posted in its thread. EVALUATION_ERROR (about a rule) goes to the thread
+  of the newest message of an open alert of that rule here, else as a new post. Without
+  a message to follow up, the follow-up is posted on its own.
+
+Shown once: editing is idempotent, so the only step that must not be repeated is a post,
+and every delivery makes at most one, as its last step. A redelivery repeats a post only
+if the process stopped (or the request timed out) after the platform accepted the post
+and before the outbox recorded it: the post's round trip plus one database write.
+
+A channel supplies a `Renderer` (view -> its payload), a `MessageConnector` (post, reply,
+update on a stored conversation reference, each failure a `DeliveryError` with a
+verdict: retry after N s, prune the conversation, or give up) and a `Pacer`. Every
+operation is paced; a long wait defers the delivery rather than holding up other
+conversations. The card always shows the alert as the store holds it now (presenter),
+so a late or repeated delivery never puts an older state back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from time import monotonic
+from typing import Final, Generic, Literal, Protocol, TypeVar
+
+from bot.channels.presenter import AlertPresenter
+from bot.channels.shown import ShownMessages
+from bot.models import (
+    AlertEvent,
+    AlertEventKind,
+    ChannelKind,
+    ConversationRef,
+    OutboxItem,
+    OutboxStatus,
+)
+from bot.notify import DeliveryResult, describe_event
+from bot.store.base import AlertOperations, ConversationOperations, OutboxOperations
+from bot.views.model import CardView
+
+log = logging.getLogger(__name__)
+
+Payload = TypeVar("Payload")
+Verdict = Literal["retry", "prune", "give_up"]
+
+#: Seconds a delivery may take in all; under the dispatcher's limit per delivery, so a
+#: request is never abandoned while it may still succeed.
+TIME_BUDGET: Final = 10.0
+#: No request is started with less time than this left.
+MIN_REQUEST_TIME: Final = 2.0
+
+_FOLLOW_UPS: Final = frozenset(
+    {AlertEventKind.RENOTIFY, AlertEventKind.RESOLVED, AlertEventKind.SNOOZE_EXPIRED}
+)
+
+
+class DeliveryError(Exception):
+    """A connector call failed; `verdict` says what that means for the delivery."""
+
+    def __init__(
+        self,
+        operation: str,
+        *,
+        verdict: Verdict,
+        retry_after: float | None = None,
+        detail: str = "",
+        serious: bool = False,
+    ) -> None:
+        self.operation = operation
+        self.verdict: Verdict = verdict
+        self.retry_after = retry_after
+        self.detail = detail
+        #: Logged as an error, not a warning (e.g. a message too large: our bug).
+        self.serious = serious
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        return f"{self.operation}: {self.detail}" if self.detail else self.operation
+
+
+class Renderer(Protocol[Payload]):  # type: ignore[misc]
+    """A channel's rendering of the neutral views, within the channel's size limits."""
+
+    def render(self, view: CardView) -> Payload: ...
+
+
+class MessageConnector(Protocol[Payload]):  # type: ignore[misc]
+    """Post, reply and edit in a stored conversation; failures raise DeliveryError.
+    `limit` is the request's time limit in seconds."""
+
+    async def post(self, ref: ConversationRef, payload: Payload, *, limit: float) -> str | None:
+        """A new message (in a channel: a new thread); its id."""
+        ...
+
+    async def reply(
+        self, ref: ConversationRef, parent_id: str, payload: Payload, *, limit: float
+    ) -> str | None:
+        """A reply in the thread of message `parent_id`; its id."""
+        ...
+
+    async def update(
+        self, ref: ConversationRef, message_id: str, payload: Payload, *, limit: float
+    ) -> None:
+        """Message `message_id` now shows `payload`."""
+        ...
+
+
+class Pacer(Protocol):
+    max_wait: float
+
+    async def acquire(self, conversation_id: str, *, max_wait: float | None = None) -> float:
+        """0.0 once an operation may go (after a short wait), else the seconds to wait."""
+        ...
+
+
+class NotifierStore(AlertOperations, ConversationOperations, OutboxOperations, Protocol):
+    """What the delivery policy reads and prunes."""
+
+
+class _NotNowError(Exception):
+    """Not now: pacing or the time budget asks for `seconds` more."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
+
+
+class _Delivery:
+    """One item's delivery: the conversation, and the time left for it."""
+
+    def __init__(self, item: OutboxItem, ref: ConversationRef, deadline: float) -> None:
+        self.item = item
+        self.ref = ref
+        self.deadline = deadline
+
+
+class ChannelNotifier(Generic[Payload]):
+    """bot.notify.Notifier for one channel kind; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        channel: ChannelKind,
+        connector: MessageConnector[Payload],
+        renderer: Renderer[Payload],
+        store: NotifierStore,
+        presenter: AlertPresenter,
+        pacer: Pacer,
+        shown: ShownMessages,
+        time_budget: float = TIME_BUDGET,
+        clock: Callable[[], float] = monotonic,
+    ) -> None:
+        self.channel = channel
+        self._connector = connector
+        self._renderer = renderer
+        self._store = store
+        self._presenter = presenter
+        self._pacer = pacer
+        self._shown = shown
+        self._budget = time_budget
+        self._clock = clock
+
+    async def deliver(self, item: OutboxItem) -> DeliveryResult:
+        if item.channel is not self.channel:
+            return DeliveryResult.permanent_failure(
+                f"not a {self.channel.value} conversation: {item.channel}"
+            )
+        ref = await self._store.get_conversation(item.conversation_id)
+        if ref is None:
+            return DeliveryResult.permanent_failure("the bot is no longer in this conversation")
+        delivery = _Delivery(item, ref, self._clock() + self._budget)
+        try:
+            return await self._deliver(delivery)
+        except _NotNowError as deferred:
+            return DeliveryResult.retry_after(deferred.seconds, reason=deferred.reason)
+        except DeliveryError as error:
+            return await self._failed(delivery, error)
+
+    async def _deliver(self, delivery: _Delivery) -> DeliveryResult:
+        event = delivery.item.event
+        if event.kind is AlertEventKind.FIRED:
+            return await self._post_card(delivery)
+        if event.kind is AlertEventKind.UPDATED:
+            return await self._update_card(delivery)
+        return await self._follow_up(delivery)
+
+    # --- the three kinds of delivery ---------------------------------------------------
+
+    async def _post_card(self, delivery: _Delivery) -> DeliveryResult:
+        card = await self._alert_card(delivery.item.event)
+        if card is None:
+            return self._unshowable(delivery.item)
+        message_id = await self._post(delivery, card)
+        return DeliveryResult.sent(message_id)
+
+    async def _update_card(self, delivery: _Delivery) -> DeliveryResult:
+        event = delivery.item.event
+        message_id = await self._card_message(delivery.item, event)
+        if message_id is None:
+            # Not posted here (yet): when the FIRED card goes, it shows the alert as it is then.
+            log.info("%s: no message to update for %s", self.channel.value, _what(delivery.item))
+            return DeliveryResult.sent(None)
+        card = await self._alert_card(event)
+        if card is None:
+            return self._unshowable(delivery.item)
+        await self._update(delivery, message_id, card)
+        return DeliveryResult.sent(message_id)
+
+    async def _follow_up(self, delivery: _Delivery) -> DeliveryResult:
+        item = delivery.item
+        view = await self._presenter.reply(item.event)
+        if view is None:
+            return self._unshowable(item)
+        message_id = await self._thread_of(item)
+        if message_id is not None and item.event.kind in _FOLLOW_UPS:
+            card = await self._alert_card(item.event)
+            if card is not None:
+                await self._update(delivery, message_id, card)
+        reply = self._renderer.render(view)
+        if message_id is None:
+            return DeliveryResult.sent(await self._post(delivery, reply, remember=False))
+        await self._pace(delivery)
+        reply_id = await self._connector.reply(
+            delivery.ref, message_id, reply, limit=self._request_limit(delivery)
+        )
+        return DeliveryResult.sent(reply_id)
+
+    # --- steps ------------------------------------------------------------------------
+
+    async def _post(
+        self, delivery: _Delivery, card: Payload, *, remember: bool = True
+    ) -> str | None:
+        await self._pace(delivery)
+        message_id = await self._connector.post(
+            delivery.ref, card, limit=self._request_limit(delivery)
+        )
+        if message_id is not None and remember:
+            self._shown.remember(delivery.ref.conversation_id, message_id, card)
+        return message_id
+
+    async def _update(self, delivery: _Delivery, message_id: str, card: Payload) -> None:
+        conversation_id = delivery.ref.conversation_id
+        if self._shown.shows(conversation_id, message_id, card):
+            log.debug(
+                "%s: %s in %s is already current", self.channel.value, message_id, conversation_id
+            )
+            return
+        await self._pace(delivery)
+        await self._connector.update(
+            delivery.ref, message_id, card, limit=self._request_limit(delivery)
+        )
+        self._shown.remember(conversation_id, message_id, card)
+
+    async def _pace(self, delivery: _Delivery) -> None:
+        left = delivery.deadline - self._clock() - MIN_REQUEST_TIME
+        wait = await self._pacer.acquire(
+            delivery.ref.conversation_id, max_wait=min(self._pacer.max_wait, max(left, 0.0))
+        )
+        if wait > 0:
+            raise _NotNowError(
+                wait, f"paced under {self.channel.value}'s rate limits ({wait:.1f} s)"
+            )
+
+    def _request_limit(self, delivery: _Delivery) -> float:
+        left = delivery.deadline - self._clock()
+        if left < MIN_REQUEST_TIME:
+            raise _NotNowError(0.0, "out of time for this delivery")
+        return left
+
+    async def _alert_card(self, event: AlertEvent) -> Payload | None:
+        view = await self._presenter.alert_card(event)
+        return None if view is None else self._renderer.render(view)
+
+    async def _card_message(self, item: OutboxItem, event: AlertEvent) -> str | None:
+        """The id of the alert's message in this conversation, if it was posted."""
+        if event.alert is None:
+            return None
+        earlier = await self._store.list_outbox(
+            alert_id=event.alert.id, conversation_id=item.conversation_id
+        )
+        return next(
+            (
+                sent.message_id
+                for sent in earlier
+                if sent.event.kind is AlertEventKind.FIRED
+                and sent.status is OutboxStatus.SENT
+                and sent.message_id
+            ),
+            None,
+        )
+
+    async def _thread_of(self, item: OutboxItem) -> str | None:
+        """The message a follow-up belongs under: its alert's, or for a rule-level event
+        the newest message of an open alert of the rule in this conversation."""
+        event = item.event
+        if event.alert is not None:
+            return await self._card_message(item, event)
+        open_alerts = await self._store.list_alerts(open_only=True, rule_id=event.rule_id)
+        for alert in open_alerts:  # newest first
+            found = await self._card_message(item, event.model_copy(update={"alert": alert}))
+            if found is not None:
+                return found
+        return None
+
+    async def _failed(self, delivery: _Delivery, error: DeliveryError) -> DeliveryResult:
+        item, reason = delivery.item, error.describe()
+        if error.verdict == "retry":
+            return DeliveryResult.retry_after(error.retry_after, reason=reason)
+        if error.verdict == "prune":
+            pruned = await self._store.delete_conversation(item.conversation_id)
+            log.warning(
+                "%s: %s: the bot is no longer in %s (%s); %s",
+                self.channel.value,
+                _what(item),
+                item.conversation_id,
+                reason,
+                "conversation pruned" if pruned else "already pruned",
+            )
+            return DeliveryResult.permanent_failure(reason)
+        level = logging.ERROR if error.serious else logging.WARNING
+        log.log(level, "%s: %s refused: %s", self.channel.value, _what(item), reason)
+        return DeliveryResult.permanent_failure(reason)
+
+    def _unshowable(self, item: OutboxItem) -> DeliveryResult:
+        reason = f"rule {item.event.rule_id} is no longer loaded: nothing to show"
+        log.warning("%s: %s: %s", self.channel.value, _what(item), reason)
+        return DeliveryResult.permanent_failure(reason)
+
+
+def _what(item: OutboxItem) -> str:
+    return f"delivery {item.id} ({describe_event(item.event)})"

@@ -1,0 +1,112 @@
+"""Pacing under a chat platform's rate limits: sliding windows per conversation and per app.
+
+Each channel gives its own windows (Teams: bot.channels.teams.pacing; Slack: about one
+message a second per channel, with short bursts); beyond them the platform answers 429.
+`Pacer` keeps, in memory, when each recent operation happened, says how long the next
+one must wait, and waits for it when that is short. A longer wait is returned to the
+caller, which defers the delivery (the outbox tries it again then) instead of holding up
+other conversations.
+
+Time is a monotonic clock in seconds, injected with the sleep that goes with it, so
+tests run on a fake clock without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from time import monotonic
+from typing import Final
+
+Monotonic = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """At most `limit` operations in any `seconds`."""
+
+    limit: int
+    seconds: float
+
+
+class SlidingWindows:
+    """When each key acted (or will: slots may be booked ahead), enough to honour every
+    window. Pure: times are given."""
+
+    def __init__(self, windows: tuple[Window, ...]) -> None:
+        self._windows = windows
+        self._longest = max(window.seconds for window in windows)
+        self._keep = max(window.limit for window in windows)
+        self._times: dict[str, list[float]] = {}
+
+    def wait(self, key: str, now: float) -> float:
+        """Seconds from `now` until `key` may act again without breaking a window."""
+        times = self._prune(key, now)
+        wait = 0.0
+        for window in self._windows:
+            if len(times) >= window.limit:
+                # The operation `limit` back must leave the window first.
+                oldest = times[len(times) - window.limit]
+                wait = max(wait, oldest + window.seconds - now)
+        return wait
+
+    def record(self, key: str, at: float) -> None:
+        times = self._times.setdefault(key, [])
+        bisect.insort(times, at)
+        del times[: -self._keep]
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def _prune(self, key: str, now: float) -> list[float]:
+        times = self._times.get(key, [])
+        gone = bisect.bisect_right(times, now - self._longest)
+        del times[:gone]
+        if not times:  # memory stays bounded by the conversations active lately
+            self._times.pop(key, None)
+        return times
+
+
+class Pacer:
+    """Paces operations per conversation and for the app; see the module docstring."""
+
+    _APP: Final = "*"
+
+    def __init__(
+        self,
+        *,
+        conversation_windows: tuple[Window, ...],
+        app_windows: tuple[Window, ...],
+        max_wait: float = 1.5,
+        clock: Monotonic = monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._conversations = SlidingWindows(conversation_windows)
+        self._app = SlidingWindows(app_windows)
+        self.max_wait = max_wait
+        self._clock = clock
+        self._sleep = sleep
+
+    async def acquire(self, conversation_id: str, *, max_wait: float | None = None) -> float:
+        """Take a slot for one operation in `conversation_id`: 0.0 once it is due (after
+        waiting up to `max_wait` seconds), else the seconds to wait, nothing taken."""
+        limit = self.max_wait if max_wait is None else max_wait
+        # Decided and booked without an await in between: no other task can take the slot.
+        now = self._clock()
+        wait = max(
+            self._conversations.wait(conversation_id, now), self._app.wait(self._APP, now), 0.0
+        )
+        if wait > limit:
+            return wait
+        self._conversations.record(conversation_id, now + wait)
+        self._app.record(self._APP, now + wait)
+        if wait > 0:
+            await self._sleep(wait)
+        return 0.0
+
+    @property
+    def tracked_conversations(self) -> int:
+        return len(self._conversations)

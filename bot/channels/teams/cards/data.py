@@ -1,0 +1,204 @@
+"""What each Adaptive Card template is bound with: a neutral view in Teams' terms. Pure.
+
+The views (bot.views) hold data; the templates want Teams' words for it: text colours and
+container styles, times as `{{DATE()}}`/`{{TIME()}}`, one flag per state for `$when`,
+and buttons as Action.Execute. `template_data(view)` gives that dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from bot.channels.teams.cards.timefmt import when
+from bot.models import AlertStatus
+from bot.views.answer import AnswerView
+from bot.views.choices import ChoicesView
+from bot.views.model import (
+    AlertCardView,
+    AlertListView,
+    AlertRow,
+    CardView,
+    HelpCardView,
+    ReplyView,
+    RuleDetailView,
+    RuleListView,
+    Severity,
+    SubscriptionListView,
+)
+from bot.views.query_views import QueryResultView
+
+TextColor = Literal["Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"]
+ContainerStyle = Literal["default", "emphasis", "good", "attention", "warning", "accent"]
+
+_SEVERITY_COLORS: Final[tuple[TextColor, ...]] = (
+    "Attention",
+    "Attention",
+    "Warning",
+    "Accent",
+    "Default",
+)
+_REPLY_STYLES: Final[dict[str, ContainerStyle]] = {
+    "renotify": "attention",
+    "resolved": "good",
+    "snooze_expired": "warning",
+    "evaluation_error": "warning",
+    "evaluation_recovered": "good",
+}
+#: The verbs the alert card's buttons send, as the template's flags name them.
+_ALERT_BUTTONS: Final = {
+    "alert.ack": "acknowledge",
+    "alert.snooze": "snooze",
+    "alert.unsnooze": "unsnooze",
+    "alert.resolve": "resolve",
+}
+
+#: Each view type's template in the top-level cards/ folder.
+TEMPLATES: Final[dict[type[CardView], str]] = {
+    AlertCardView: "alert.json",
+    ReplyView: "alert-reply.json",
+    HelpCardView: "help.json",
+    AlertListView: "alert-list.json",
+    SubscriptionListView: "subscriptions.json",
+    RuleListView: "rules.json",
+    RuleDetailView: "rule.json",
+    ChoicesView: "choices.json",
+    QueryResultView: "query-result.json",
+    AnswerView: "answer.json",
+}
+
+
+def template_name(view: CardView) -> str:
+    for kind in type(view).__mro__:
+        name = TEMPLATES.get(kind)
+        if name is not None:
+            return name
+    raise LookupError(f"no card template for {type(view).__name__}")
+
+
+def template_data(view: CardView) -> dict[str, Any]:
+    """The dict `view`'s template is bound with."""
+    data = view.model_dump(mode="json")
+    shaper = _SHAPERS.get(type(view))
+    if shaper is not None:
+        shaper(view, data)
+    return data
+
+
+def severity_data(severity: Severity) -> dict[str, Any]:
+    return {**severity.model_dump(mode="json"), "color": _SEVERITY_COLORS[severity.level]}
+
+
+def header_style(state: AlertStatus, level: int) -> ContainerStyle:
+    if state is AlertStatus.RESOLVED:
+        return "good"
+    if state is AlertStatus.FIRING:
+        return "attention" if level <= 1 else "warning"
+    return "emphasis"
+
+
+def _alert(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, AlertCardView)
+    now, status = view.as_of, view.status
+    data["severity"] = severity_data(view.severity)
+    data["header_style"] = header_style(status.state, view.severity.level)
+    data["status"] |= {
+        "state": status.state.value,
+        "firing": status.state is AlertStatus.FIRING,
+        "acknowledged": status.state is AlertStatus.ACKNOWLEDGED,
+        "snoozed": status.state is AlertStatus.SNOOZED,
+        "resolved": status.state is AlertStatus.RESOLVED,
+        "since": when(status.since, now=now),
+        "at": _when(status.at, now),
+        "until": _when(status.until, now),
+    }
+    data["window"] |= {
+        "start": when(view.window.start, now=now),
+        "end": when(view.window.end, now=now),
+    }
+    flags = {flag: view.button(verb) is not None for verb, flag in _ALERT_BUTTONS.items()}
+    first = view.buttons[0].data if view.buttons else None
+    data["actions"] = {
+        "data": first,
+        **flags,
+        "query": True,
+        "portal_url": view.portal_url,
+    }
+    del data["buttons"], data["portal_url"], data["as_of"]
+
+
+def _reply(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, ReplyView)
+    for kind in _REPLY_STYLES:
+        data[kind] = view.kind == kind
+    data["style"] = _REPLY_STYLES[view.kind]
+    data["at"] = when(view.at, now=view.as_of)
+    del data["as_of"]
+
+
+def _alert_list(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, AlertListView)
+    data["rows"] = [
+        {
+            "alert_id": row.alert_id,
+            "severity": severity_data(row.severity),
+            "title": row.title,
+            "status": _row_status(row, view.as_of),
+        }
+        for row in view.rows
+    ]
+    del data["as_of"]
+
+
+def _row_status(row: AlertRow, now: datetime) -> str:
+    if row.state is AlertStatus.RESOLVED:
+        return f"resolved {when(row.at, now=now)}"
+    if row.state is AlertStatus.SNOOZED:
+        return f"snoozed until {when(row.at, now=now)}"
+    if row.state is AlertStatus.ACKNOWLEDGED:
+        return f"acknowledged by {row.actor}"
+    return f"firing since {when(row.at, now=now)}"
+
+
+def _subscriptions(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, SubscriptionListView)
+    for row, shown in zip(view.rows, data["rows"], strict=True):
+        shown["created_at"] = when(row.created_at, now=view.as_of)
+    del data["as_of"]
+
+
+def _rules(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, RuleListView)
+    for row, shown in zip(view.rows, data["rows"], strict=True):
+        shown["severity"] = severity_data(row.severity)
+
+
+def _rule(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, RuleDetailView)
+    data["severity"] = severity_data(view.severity)
+    data["last"]["evaluated_at"] = _when(view.last.evaluated_at, view.as_of)
+    del data["as_of"]
+
+
+def _choices(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, ChoicesView)
+    data["buttons"] = [
+        {"type": "Action.Execute", "title": b.label, "verb": b.verb, "data": b.data}
+        for b in view.buttons
+    ]
+
+
+def _when(at: datetime | None, now: datetime) -> str | None:
+    return None if at is None else when(at, now=now)
+
+
+_SHAPERS: Final[dict[type[CardView], Callable[[CardView, dict[str, Any]], None]]] = {
+    AlertCardView: _alert,
+    ReplyView: _reply,
+    AlertListView: _alert_list,
+    SubscriptionListView: _subscriptions,
+    RuleListView: _rules,
+    RuleDetailView: _rule,
+    ChoicesView: _choices,
+}
