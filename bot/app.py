@@ -32,6 +32,8 @@ from bot.alerts.scheduler import RuleScheduler
 from bot.ask.catalog import Catalog, load_catalog
 from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
+from bot.azure_monitor import setup as azure_monitor
+from bot.azure_monitor.webhook import add_routes as add_azure_monitor_routes
 from bot.channels.presenter import AlertPresenter
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
@@ -172,11 +174,13 @@ def create_app(
             _workspace_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer),
             partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions),
+            azure_monitor.azure_monitor_ctx,
             _schedule_ctx,
         ]
     )
     add_routes(app)
     add_teams_routes(app)
+    add_azure_monitor_routes(app)
     return app
 
 
@@ -218,6 +222,7 @@ async def _delivery_ctx(
         workspace=app[WORKSPACE],
         query_timeout=settings.query_timeout_seconds + QUERY_TIMEOUT_GRACE,
         on_enqueued=dispatcher.wake,
+        write_back=settings.azure_monitor_writeback,
     )
     dispatcher.start()
     log.info("delivering notifications with %s", type(notifier).__name__)

@@ -131,6 +131,18 @@ def _add_alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         action.add_argument(
             "paths", nargs="*", type=Path, help="rule files or directories (default: rules_path)"
         )
+    imported = actions.add_parser(
+        "import",
+        help="convert Azure Monitor log search alert rules (ARM JSON) into a rule file",
+        description="Convert Microsoft.Insights/scheduledQueryRules (an ARM template, a REST "
+        "resource, or `az monitor scheduled-query show|list` output) into the bot's rule "
+        "format, say what could not be carried over, and validate the result.",
+    )
+    imported.add_argument("file", type=Path, help="the exported JSON")
+    imported.add_argument(
+        "--parameters", type=Path, help="an ARM parameters file for [parameters('x')] values"
+    )
+    imported.add_argument("--out", type=Path, help="write the rule file here (default: print it)")
     evaluate = commands.add_parser(
         "evaluate",
         help="evaluate the rules once against the workspace, notifying no one",
@@ -301,6 +313,8 @@ def _rules(settings: Settings, args: argparse.Namespace) -> int:
     from bot.alerts import console
     from bot.workspace.probe import empty_tables_probe
 
+    if args.rules_command == "import":
+        return _rules_import(args)
     paths = args.paths or [settings.rules_path]
     if args.rules_command == "list":
         return _exit_code(console.list_rules(paths, out=sys.stdout, err=sys.stderr))
@@ -311,6 +325,22 @@ def _rules(settings: Settings, args: argparse.Namespace) -> int:
             engine_gaps_are_errors=settings.workspace == "local",
             out=sys.stdout,
             err=sys.stderr,
+        )
+    return _exit_code(outcome)
+
+
+def _rules_import(args: argparse.Namespace) -> int:
+    from bot.azure_monitor.import_console import import_rule_file
+    from bot.workspace.probe import empty_tables_probe
+
+    with empty_tables_probe() as probe:
+        outcome = import_rule_file(
+            args.file,
+            parameters=args.parameters,
+            out=args.out,
+            probe=probe,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
         )
     return _exit_code(outcome)
 

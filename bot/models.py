@@ -246,3 +246,36 @@ class OutboxItem(_Model):
     last_error: str | None = None
     #: The chat message this delivery created or updated (for in-place edits).
     message_id: str | None = None
+
+
+class ExternalLink(_Model):
+    """An alert raised by another monitoring system (Azure Monitor), and its id there."""
+
+    alert_id: int
+    #: Where it came from, e.g. "azure-monitor".
+    source: str
+    #: Its id in that system (Azure: essentials.alertId, the ARM id of the alert).
+    external_id: str
+    rule_id: str
+
+
+class WritebackStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Writeback(_Model):
+    """A state change to write back to the system an external alert came from."""
+
+    id: int
+    alert_id: int
+    source: str
+    external_id: str
+    #: The state to set there, e.g. "Acknowledged" or "Closed".
+    new_state: str
+    actor: str
+    status: WritebackStatus = WritebackStatus.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = None

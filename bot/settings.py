@@ -142,6 +142,35 @@ class Settings(BaseSettings):
     admin_group_cache_seconds: int = Field(default=300, ge=0, le=3600)
     allowed_tenant_ids: GuidList = ()
 
+    # Azure Monitor action groups posting alerts to POST /api/azure-monitor (off when
+    # neither a secret nor an audience is set), and writing chat actions back to Azure.
+    azure_monitor_webhook_secret: SecretStr | None = None
+    azure_monitor_audience: str | None = Field(default=None, min_length=1)
+    azure_monitor_tenant_id: str | None = Field(default=None, pattern=_GUID)
+    azure_monitor_authority: str = Field(
+        default="https://login.microsoftonline.com", pattern=r"^https?://\S+$"
+    )
+    azure_monitor_writeback: bool = False
+    azure_monitor_arm_endpoint: str = Field(
+        default="https://management.azure.com", pattern=r"^https?://\S+$"
+    )
+
+    @field_validator("azure_monitor_webhook_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("use at least 32 random characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @model_validator(mode="after")
+    def _secure_webhook_needs_a_tenant(self) -> Settings:
+        if self.azure_monitor_audience and not self.azure_monitor_tenant_id:
+            raise ValueError(
+                f"{ENV_PREFIX}AZURE_MONITOR_TENANT_ID is required with "
+                f"{ENV_PREFIX}AZURE_MONITOR_AUDIENCE (secure webhook)"
+            )
+        return self
+
     @field_validator("demo_now")
     @classmethod
     def _demo_now_is_utc(cls, value: datetime | None) -> datetime | None:

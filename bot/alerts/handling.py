@@ -98,11 +98,17 @@ class ActionOutcome:
 
 
 async def handle(
-    ops: StoreOperations, action: AlertAction, *, actor: Actor, now: datetime
+    ops: StoreOperations,
+    action: AlertAction,
+    *,
+    actor: Actor,
+    now: datetime,
+    write_back: bool = False,
 ) -> ActionOutcome:
     """Apply `action` with `ops` (one transaction): the changed alerts, the audit entry and
-    the UPDATED deliveries. AlertActionError if it does not apply; ConflictError if an
-    alert changed since it was read."""
+    the UPDATED deliveries, and, with `write_back`, the new state to write back to the
+    system an external alert came from. AlertActionError if it does not apply;
+    ConflictError if an alert changed since it was read."""
     alert, state = await _load_for_action(ops, action.alert_id, now)
     result = await _perform(ops, action, state, alert, actor, now)
     saved = [await ops.save_alert(changed) for changed in _touched(result.events)]
@@ -116,8 +122,23 @@ async def handle(
         detail=action.detail(),
     )
     await ops.append_audit(audit)
+    if write_back:
+        await _queue_write_back(ops, action, alert, actor, now)
     outbox = await ops.enqueue(await _told_before(ops, result.events, now))
     return ActionOutcome(action, saved, result.events, audit, outbox)
+
+
+#: The state an external alert takes where it came from, after a person's action here.
+EXTERNAL_STATES: dict[type, str] = {Acknowledge: "Acknowledged", Resolve: "Closed"}
+
+
+async def _queue_write_back(
+    ops: StoreOperations, action: AlertAction, alert: AlertInstance, actor: Actor, now: datetime
+) -> None:
+    new_state = EXTERNAL_STATES.get(type(action))
+    link = await ops.get_external_link(alert.id) if new_state else None
+    if link is not None and new_state is not None:
+        await ops.queue_writeback(link, new_state=new_state, actor=actor.name or actor.id, at=now)
 
 
 async def _load_for_action(

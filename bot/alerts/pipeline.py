@@ -63,11 +63,14 @@ class AlertPipeline:
         workspace: Workspace,
         query_timeout: float | None = None,
         on_enqueued: Callable[[], None] = lambda: None,
+        write_back: bool = False,
     ) -> None:
+        """`write_back`: people's actions on external alerts are written back (intake.py)."""
         self._store = store
         self._workspace = workspace
         self._query_timeout = query_timeout
         self._on_enqueued = on_enqueued
+        self._write_back = write_back
 
     async def evaluate(self, rule: Rule, *, now: datetime) -> Evaluation:
         """Query, step and commit `rule` as of `now`."""
@@ -158,7 +161,7 @@ class AlertPipeline:
 
     async def _act(self, action: AlertAction, actor: Actor, now: datetime) -> ActionOutcome:
         async with self._store.transaction() as tx:
-            return await handle(tx, action, actor=actor, now=now)
+            return await handle(tx, action, actor=actor, now=now, write_back=self._write_back)
 
 
 def engine_state(loaded: RuleState) -> EngineState:

@@ -40,12 +40,19 @@ class RuleBook:
     def __init__(self, rules: Sequence[Rule], *, loaded_at: datetime) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
         self.loaded_at = loaded_at
+        #: Read-only rules of alerts raised elsewhere (bot.alerts.external): shown, never
+        #: scheduled, and kept across reloads of the rule files.
+        self._external: dict[str, Rule] = {}
 
     def replace(self, rules: Sequence[Rule], *, loaded_at: datetime) -> None:
         self.rules, self.loaded_at = tuple(rules), loaded_at
 
+    def add_external(self, rule: Rule) -> None:
+        self._external[rule.id] = rule
+
     def get(self, rule_id: str) -> Rule | None:
-        return next((rule for rule in self.rules if rule.id == rule_id), None)
+        found = next((rule for rule in self.rules if rule.id == rule_id), None)
+        return found or self._external.get(rule_id)
 
 
 def snapshot(paths: Sequence[Path]) -> Snapshot:

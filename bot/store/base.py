@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,11 +30,13 @@ from bot.models import (
     ChannelKind,
     ConversationRef,
     DimensionState,
+    ExternalLink,
     Mute,
     OutboxItem,
     OutboxStatus,
     RuleHealth,
     Subscription,
+    Writeback,
 )
 
 #: The subscription target that matches every rule.
@@ -229,12 +231,56 @@ class OutboxOperations(Protocol):
         ...
 
 
+class ExternalOperations(Protocol):
+    """Alerts raised by other monitoring systems (Azure Monitor): their notifications,
+    the rules they are shown with, their ids there, and the state changes to write back."""
+
+    async def record_notification(self, source: str, key: str, *, at: datetime) -> bool:
+        """True the first time (source, key) is recorded; False for a repeat (a retry)."""
+        ...
+
+    async def save_external_rule(
+        self, rule_id: str, *, source: str, definition: dict[str, Any], at: datetime
+    ) -> None:
+        """Insert or replace the definition (JSON) of the rule an external alert shows."""
+        ...
+
+    async def get_external_rule(self, rule_id: str) -> dict[str, Any] | None: ...
+
+    async def list_external_rules(self) -> list[dict[str, Any]]: ...
+
+    async def link_external_alert(self, link: ExternalLink) -> None: ...
+
+    async def find_external_alert(self, source: str, external_id: str) -> ExternalLink | None: ...
+
+    async def get_external_link(self, alert_id: int) -> ExternalLink | None: ...
+
+    async def queue_writeback(
+        self, link: ExternalLink, *, new_state: str, actor: str, at: datetime
+    ) -> None:
+        """Ask for `new_state` to be written back to where the alert came from."""
+        ...
+
+    async def claim_writebacks(
+        self, *, now: datetime, owner: str, lease: timedelta, limit: int
+    ) -> list[Writeback]:
+        """Pending write-backs due by `now`, leased to `owner` (oldest first)."""
+        ...
+
+    async def finish_writeback(
+        self, writeback_id: int, *, error: str | None, retry_at: datetime | None
+    ) -> None:
+        """Done (no error), to retry at `retry_at`, or failed for good (error, no retry)."""
+        ...
+
+
 class StoreOperations(
     AlertOperations,
     MuteOperations,
     ConversationOperations,
     AuditOperations,
     OutboxOperations,
+    ExternalOperations,
     Protocol,
 ):
     """Everything that can be read or written, alone or inside one transaction."""

@@ -48,6 +48,7 @@ from bot.models import (
     ChannelKind,
     ConversationRef,
     DimensionState,
+    ExternalLink,
     Mute,
     OutboxItem,
     OutboxStatus,
@@ -55,6 +56,8 @@ from bot.models import (
     RuleHealth,
     Subscription,
     Transition,
+    Writeback,
+    WritebackStatus,
 )
 
 #: Deterministic constraint names, so that later migrations can refer to them.
@@ -406,6 +409,77 @@ def outbox_values(item: OutboxItem) -> dict[str, Any]:
     values["rule_id"] = item.event.rule_id
     values["kind"] = item.event.kind.value
     return values
+
+
+class ExternalNotificationRow(Base):
+    """Each notification received from another system, once: a retry is recognised."""
+
+    __tablename__ = "external_notifications"
+
+    source: Mapped[str] = mapped_column(String(50), primary_key=True)
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    received_at: Mapped[datetime]
+
+
+class ExternalRuleRow(Base):
+    """The rule an external alert is shown with (its definition as JSON)."""
+
+    __tablename__ = "external_rules"
+
+    rule_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(50))
+    definition: Mapped[Any] = mapped_column(JSON_TYPE)
+    updated_at: Mapped[datetime]
+
+
+class ExternalAlertRow(Base):
+    __tablename__ = "external_alerts"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(512))
+    rule_id: Mapped[str] = mapped_column(String(200))
+
+    def to_model(self) -> ExternalLink:
+        return ExternalLink(
+            alert_id=self.alert_id,
+            source=self.source,
+            external_id=self.external_id,
+            rule_id=self.rule_id,
+        )
+
+
+class WritebackRow(Base):
+    __tablename__ = "writebacks"
+    __table_args__ = (Index("ix_writebacks_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(Integer, index=True)
+    source: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(512))
+    new_state: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]
+
+    def to_model(self) -> Writeback:
+        return Writeback(
+            id=self.id,
+            alert_id=self.alert_id,
+            source=self.source,
+            external_id=self.external_id,
+            new_state=self.new_state,
+            actor=self.actor,
+            status=WritebackStatus(self.status),
+            attempts=self.attempts,
+            next_attempt_at=self.next_attempt_at,
+            last_error=self.last_error,
+        )
 
 
 metadata = Base.metadata

@@ -24,6 +24,7 @@ from bot.store.engine import READ_ONLY, create_engine
 from bot.store.sql._common import reuse, unavailable
 from bot.store.sql.alerts import AlertSql
 from bot.store.sql.conversations import ConversationSql
+from bot.store.sql.external import ExternalSql
 from bot.store.sql.known import KnownConversations
 from bot.store.sql.outbox import OutboxSql
 
@@ -43,7 +44,7 @@ async def open_store(
     return SqlStore(engine)
 
 
-class SqlOperations(AlertSql, ConversationSql, OutboxSql, StoreOperations):
+class SqlOperations(AlertSql, ConversationSql, OutboxSql, ExternalSql, StoreOperations):
     """Every operation, run in whatever transaction `scope` provides."""
 
 
