@@ -271,6 +271,7 @@ async def _delivery_ctx(
         workspace=app[WORKSPACE],
         query_timeout=settings.query_timeout_seconds + QUERY_TIMEOUT_GRACE,
         on_enqueued=dispatcher.wake,
+        worker=dispatcher.worker,
     )
     dispatcher.start()
     log.info("delivering notifications with %s", type(notifier).__name__)
@@ -364,7 +365,7 @@ def _scheduler(app: web.Application) -> RuleScheduler:
     settings, pipeline = app[SETTINGS], app[PIPELINE]
 
     async def evaluate(rule: Rule, now: datetime) -> object:
-        return await pipeline.evaluate(rule, now=now)
+        return await pipeline.evaluate_slot(rule, slot_at=now)
 
     return RuleScheduler(
         evaluate=evaluate,

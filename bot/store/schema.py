@@ -392,4 +392,17 @@ def outbox_values(item: OutboxItem) -> dict[str, Any]:
     return values
 
 
+class EvaluationRow(Base):
+    """One committed evaluation of a rule's slot: the claim that makes it exactly once
+    across replicas (inserted in the cycle's own transaction; a second insert finds it)."""
+
+    __tablename__ = "evaluations"
+
+    rule_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    slot_at: Mapped[datetime] = mapped_column(primary_key=True)
+    #: Which process committed it (worker name), for operators.
+    evaluated_by: Mapped[str] = mapped_column(String(200))
+    committed_at: Mapped[datetime]
+
+
 metadata = Base.metadata
