@@ -39,6 +39,7 @@ from bot.channels.presenter import AlertPresenter
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
 from bot.channels.teams.cards import CardRenderer
+from bot.channels.teams.pacing import APP_WINDOWS, Pacer
 from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
@@ -169,6 +170,11 @@ def bot_identity(settings: Settings) -> BotIdentity:
     )
 
 
+def shared_pacer(settings: Settings) -> Pacer:
+    """Teams' pacer; with several replicas, each keeps to its share of the app's limit."""
+    return Pacer(app_windows=tuple(w.shared(settings.replicas) for w in APP_WINDOWS))
+
+
 def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
     """Where "Open in Log Analytics" leads; None (no button) unless both ids are set."""
     if settings.azure_tenant_id and settings.azure_workspace_resource_id:
@@ -211,7 +217,7 @@ def create_app(
     rules = load_rule_set(settings)
     log.info("%d rules loaded from %s", len(rules), settings.rules_path)
     questions = load_catalog([settings.questions_path])  # a bad catalog stops start-up too
-    teams = TeamsChannel(bot_identity(settings))
+    teams = TeamsChannel(bot_identity(settings), pacer=shared_pacer(settings))
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
     renderer = CardRenderer()
@@ -264,6 +270,7 @@ async def _delivery_ctx(
         policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         batch_size=DISPATCH_BATCH,
+        concurrency=settings.delivery_concurrency,
     )
     app[DISPATCHER] = dispatcher
     app[PIPELINE] = AlertPipeline(

@@ -211,6 +211,28 @@ class OutboxOperations(Protocol):
         counting an attempt on each. No other worker gets them until the lease expires."""
         ...
 
+    async def claim_conversations(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        conversations: int,
+        per_conversation: int,
+    ) -> list[list[OutboxItem]]:
+        """Lease up to `conversations` conversations that have due items and are free
+        (no other worker's lease) to `worker` until `now + lease`, and with each up to
+        `per_conversation` of its due items in enqueue order (counting an attempt on
+        each). Replicas claiming at once get different conversations, never waiting."""
+        ...
+
+    async def release_conversation(
+        self, conversation_id: str, *, worker: str, now: datetime, unsent: Sequence[int] = ()
+    ) -> bool:
+        """End `worker`'s lease on the conversation; the items `unsent` (claimed, never
+        tried) go back without the attempt counted. False if the lease was not held."""
+        ...
+
     async def mark_sent(self, item_id: int, *, message_id: str | None) -> bool:
         """Delivered (whoever holds the lease: the message exists now), with the chat
         message it created or updated. False if there is no such item."""

@@ -405,4 +405,16 @@ class EvaluationRow(Base):
     committed_at: Mapped[datetime]
 
 
+class ConversationLeaseRow(Base):
+    """Who delivers to a conversation now: one replica at a time, so its messages go out
+    in order and paced. A row per conversation that ever had a delivery (made on enqueue);
+    claimed with FOR UPDATE SKIP LOCKED when free and a delivery is due."""
+
+    __tablename__ = "conversation_leases"
+
+    conversation_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
 metadata = Base.metadata
