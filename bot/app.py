@@ -23,15 +23,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from time import monotonic
 from typing import Final
 
 from aiohttp import web
 
-from bot.alerts.pipeline import AlertPipeline
+from bot.alerts.pipeline import AlertPipeline, Evaluation
 from bot.alerts.reload import RuleBook, RuleReloader
 from bot.alerts.rule_model import Rule
 from bot.alerts.rules import load_rules
 from bot.alerts.scheduler import RuleScheduler
+from bot.alerts.state import QueryFailure
 from bot.ask.catalog import Catalog, load_catalog
 from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
@@ -43,6 +45,7 @@ from bot.channels.teams.pacing import APP_WINDOWS, Pacer
 from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
+from bot.metrics import BotMetrics, CountingNotifier, TimedWorkspace
 from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notify import (
     FileNotifier,
@@ -52,6 +55,7 @@ from bot.notify import (
     RetryPolicy,
     RoutingNotifier,
 )
+from bot.notify.dispatcher import worker_name
 from bot.settings import Settings, bot_identity_problems
 from bot.store import Store
 from bot.store.sql import open_store
@@ -59,6 +63,7 @@ from bot.views import ASK_CHOOSE, LogAnalyticsTarget
 from bot.web import (
     CLOCK,
     DISPATCHER,
+    METRICS,
     PIPELINE,
     RULES,
     SCHEDULER,
@@ -225,6 +230,8 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = now
     app[RULES] = RuleBook(rules, loaded_at=now())
+    app[METRICS] = BotMetrics(replica=worker_name())
+    app[METRICS].set_rules(rules)
     app.cleanup_ctx.extend(
         [
             _store_ctx,
@@ -250,7 +257,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _workspace_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_workspace(app[SETTINGS], clock=app[CLOCK]) as workspace:
-        app[WORKSPACE] = workspace
+        app[WORKSPACE] = TimedWorkspace(workspace, app[METRICS])
         yield
 
 
@@ -265,12 +272,13 @@ async def _delivery_ctx(
     notifier = notifier or build_notifier(app, teams=teams, renderer=renderer)
     dispatcher = OutboxDispatcher(
         store=app[STORE],
-        notifier=notifier,
+        notifier=CountingNotifier(notifier, app[METRICS]),
         clock=app[CLOCK],
         policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         batch_size=DISPATCH_BATCH,
         concurrency=settings.delivery_concurrency,
+        worker=app[METRICS].replica,
     )
     app[DISPATCHER] = dispatcher
     app[PIPELINE] = AlertPipeline(
@@ -350,6 +358,7 @@ async def _schedule_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def apply(rules: list[Rule]) -> None:
         book.replace(rules, loaded_at=clock())
+        app[METRICS].set_rules(rules)
         if scheduler is not None:
             log.info("scheduler: %s", scheduler.set_rules(rules, await _health(store)))
 
@@ -369,10 +378,18 @@ async def _schedule_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _scheduler(app: web.Application) -> RuleScheduler:
-    settings, pipeline = app[SETTINGS], app[PIPELINE]
+    settings, pipeline, metrics = app[SETTINGS], app[PIPELINE], app[METRICS]
 
     async def evaluate(rule: Rule, now: datetime) -> object:
-        return await pipeline.evaluate_slot(rule, slot_at=now)
+        started = monotonic()
+        evaluation = await pipeline.evaluate_slot(rule, slot_at=now)
+        metrics.observe_evaluation(
+            rule.id,
+            outcome=evaluation_outcome(evaluation),
+            seconds=monotonic() - started,
+            slot_at=now,
+        )
+        return evaluation
 
     return RuleScheduler(
         evaluate=evaluate,
@@ -384,3 +401,11 @@ def _scheduler(app: web.Application) -> RuleScheduler:
 
 async def _health(store: Store) -> dict[str, RuleHealth]:
     return {health.rule_id: health for health in await store.list_rule_health()}
+
+
+def evaluation_outcome(evaluation: Evaluation | None) -> str:
+    """How an evaluation ended, for metrics: ok, query_failed, or slot_taken (another
+    replica wrote that slot)."""
+    if evaluation is None:
+        return "slot_taken"
+    return "query_failed" if isinstance(evaluation.outcome, QueryFailure) else "ok"
