@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
 from bot.errors import ConfigError, QueryError, RetryableWorkspaceError, WorkspaceError
+from bot.logs import formatter
 from bot.settings import Settings, load_settings
 from bot.timespans import TimeSpanError, parse_datetime, parse_timespan
 
@@ -144,10 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "invalid settings:\n" + "\n".join(f"  {p}" for p in error.problems), EXIT_USAGE
         )
     # One-shot commands print results; their progress logs would only be noise.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(settings.log_format))
     logging.basicConfig(
         level=settings.log_level if args.command == "serve" else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
     )
     if args.command == "serve":
         return _serve(settings)

@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=3978, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     # The Teams app package (`alertbot manifest`).
     microsoft_app_id: str | None = Field(default=None, pattern=_GUID)

@@ -160,7 +160,8 @@ class OutboxDispatcher:
         while not self._stopping.is_set():
             free = self._concurrency - len(self._turns)
             claimed = 0
-            if free > 0:
+            # Claim in batches (one query for many conversations), not one per finished turn.
+            if free > 0 and (free >= self._concurrency // 2 or not self._turns):
                 try:
                     batches = await self._claim(free)
                 except Exception:  # the edge's one catch-all: e.g. the store is down
@@ -169,7 +170,7 @@ class OutboxDispatcher:
                 claimed = len(batches)
                 for batch in batches:
                     self._start_turn(batch)
-            if claimed == 0 or len(self._turns) >= self._concurrency:
+            if claimed < free or len(self._turns) >= self._concurrency // 2:
                 await self._idle()
         if self._turns:
             await asyncio.gather(*self._turns, return_exceptions=True)
