@@ -20,15 +20,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from functools import partial
+from time import monotonic
 from typing import Final
 
 from aiohttp import web
 
-from bot.alerts.pipeline import AlertPipeline
+from bot.alerts.pipeline import AlertPipeline, Evaluation
 from bot.alerts.reload import RuleBook, RuleReloader
 from bot.alerts.rule_model import Rule
 from bot.alerts.rules import load_rules
 from bot.alerts.scheduler import RuleScheduler
+from bot.alerts.state import QueryFailure
 from bot.ask.catalog import Catalog, load_catalog
 from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
@@ -38,10 +40,12 @@ from bot.channels.presenter import AlertPresenter
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
 from bot.channels.teams.cards import CardRenderer
+from bot.channels.teams.pacing import APP_WINDOWS, Pacer
 from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.edge import EDGE, Edge, EdgeLimits
 from bot.errors import ConfigError
+from bot.metrics import BotMetrics, CountingNotifier, TimedWorkspace
 from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notify import (
     FileNotifier,
@@ -51,6 +55,7 @@ from bot.notify import (
     RetryPolicy,
     RoutingNotifier,
 )
+from bot.notify.dispatcher import worker_name
 from bot.settings import Settings, bot_identity_problems
 from bot.store import Store
 from bot.store.sql import open_store
@@ -58,6 +63,7 @@ from bot.views import ASK_CHOOSE, LogAnalyticsTarget
 from bot.web import (
     CLOCK,
     DISPATCHER,
+    METRICS,
     PIPELINE,
     RULES,
     SCHEDULER,
@@ -117,6 +123,11 @@ def edge_limits(settings: Settings) -> EdgeLimits:
     )
 
 
+def shared_pacer(settings: Settings) -> Pacer:
+    """Teams' pacer; with several replicas, each keeps to its share of the app's limit."""
+    return Pacer(app_windows=tuple(w.shared(settings.replicas) for w in APP_WINDOWS))
+
+
 def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
     """Where "Open in Log Analytics" leads; None (no button) unless both ids are set."""
     if settings.azure_tenant_id and settings.azure_workspace_resource_id:
@@ -159,7 +170,7 @@ def create_app(
     rules = load_rule_set(settings)
     log.info("%d rules loaded from %s", len(rules), settings.rules_path)
     questions = load_catalog([settings.questions_path])  # a bad catalog stops start-up too
-    teams = TeamsChannel(bot_identity(settings))
+    teams = TeamsChannel(bot_identity(settings), pacer=shared_pacer(settings))
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
     renderer = CardRenderer()
@@ -168,6 +179,8 @@ def create_app(
     app[SETTINGS] = settings
     app[CLOCK] = now
     app[RULES] = RuleBook(rules, loaded_at=now())
+    app[METRICS] = BotMetrics(replica=worker_name())
+    app[METRICS].set_rules(rules)
     app.cleanup_ctx.extend(
         [
             _store_ctx,
@@ -195,7 +208,7 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _workspace_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_workspace(app[SETTINGS], clock=app[CLOCK]) as workspace:
-        app[WORKSPACE] = workspace
+        app[WORKSPACE] = TimedWorkspace(workspace, app[METRICS])
         yield
 
 
@@ -210,11 +223,13 @@ async def _delivery_ctx(
     notifier = notifier or build_notifier(app, teams=teams, renderer=renderer)
     dispatcher = OutboxDispatcher(
         store=app[STORE],
-        notifier=notifier,
+        notifier=CountingNotifier(notifier, app[METRICS]),
         clock=app[CLOCK],
         policy=RetryPolicy(max_attempts=settings.delivery_max_attempts),
         lease=timedelta(seconds=settings.outbox_lease_seconds),
         batch_size=DISPATCH_BATCH,
+        concurrency=settings.delivery_concurrency,
+        worker=app[METRICS].replica,
     )
     app[DISPATCHER] = dispatcher
     app[PIPELINE] = AlertPipeline(
@@ -223,6 +238,7 @@ async def _delivery_ctx(
         query_timeout=settings.query_timeout_seconds + QUERY_TIMEOUT_GRACE,
         on_enqueued=dispatcher.wake,
         write_back=settings.azure_monitor_writeback,
+        worker=dispatcher.worker,
     )
     dispatcher.start()
     log.info("delivering notifications with %s", type(notifier).__name__)
@@ -294,6 +310,7 @@ async def _schedule_ctx(app: web.Application) -> AsyncIterator[None]:
 
     async def apply(rules: list[Rule]) -> None:
         book.replace(rules, loaded_at=clock())
+        app[METRICS].set_rules(rules)
         if scheduler is not None:
             log.info("scheduler: %s", scheduler.set_rules(rules, await _health(store)))
 
@@ -313,10 +330,18 @@ async def _schedule_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _scheduler(app: web.Application) -> RuleScheduler:
-    settings, pipeline = app[SETTINGS], app[PIPELINE]
+    settings, pipeline, metrics = app[SETTINGS], app[PIPELINE], app[METRICS]
 
     async def evaluate(rule: Rule, now: datetime) -> object:
-        return await pipeline.evaluate(rule, now=now)
+        started = monotonic()
+        evaluation = await pipeline.evaluate_slot(rule, slot_at=now)
+        metrics.observe_evaluation(
+            rule.id,
+            outcome=evaluation_outcome(evaluation),
+            seconds=monotonic() - started,
+            slot_at=now,
+        )
+        return evaluation
 
     return RuleScheduler(
         evaluate=evaluate,
@@ -328,3 +353,11 @@ def _scheduler(app: web.Application) -> RuleScheduler:
 
 async def _health(store: Store) -> dict[str, RuleHealth]:
     return {health.rule_id: health for health in await store.list_rule_health()}
+
+
+def evaluation_outcome(evaluation: Evaluation | None) -> str:
+    """How an evaluation ended, for metrics: ok, query_failed, or slot_taken (another
+    replica wrote that slot)."""
+    if evaluation is None:
+        return "slot_taken"
+    return "query_failed" if isinstance(evaluation.outcome, QueryFailure) else "ok"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
 from bot.errors import ConfigError, QueryError, RetryableWorkspaceError, WorkspaceError
+from bot.logs import formatter
 from bot.settings import Settings, load_settings
 from bot.timespans import TimeSpanError, parse_datetime, parse_timespan
 
@@ -188,10 +189,11 @@ def _run(args: argparse.Namespace, *, debug: bool) -> int:
     debug = debug or settings.log_level == "DEBUG"
     # One-shot commands print results; their progress logs would only be noise.
     level = settings.log_level if args.command == "serve" else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(settings.log_format))
     logging.basicConfig(
         level=logging.DEBUG if debug else level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
     )
     if not debug:  # their failures reach the user as our one-line errors
         logging.getLogger("azure").setLevel(logging.ERROR)

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     notifier_file: Path = Path("var/deliveries.jsonl")
     delivery_max_attempts: int = Field(default=8, ge=1, le=50)
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)
+    # Several replicas: conversations delivered to at once (per process), and how many
+    # replicas share the app's rate limit (each paces itself to its share).
+    delivery_concurrency: int = Field(default=16, ge=1, le=200)
+    replicas: int = Field(default=1, ge=1, le=50)
 
     # The HTTP server.
     host: str = "127.0.0.1"
@@ -120,6 +124,7 @@ class Settings(BaseSettings):
     # Serve without an app id on a non-loopback address: anyone who reaches the port can
     # act as anyone. Never in production.
     insecure_unauthenticated_on_network: bool = False
+    log_format: Literal["text", "json"] = "text"
 
     # The Teams app package (`alertbot manifest`).
     microsoft_app_id: str | None = Field(default=None, pattern=_GUID)

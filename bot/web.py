@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.reload import RuleBook
 from bot.alerts.scheduler import RuleScheduler
+from bot.metrics import CONTENT_TYPE, BotMetrics, rule_set_hash
 from bot.notify import OutboxDispatcher
 from bot.settings import Settings
 from bot.store import Store, StoreError
@@ -27,6 +28,7 @@ WORKSPACE = web.AppKey("workspace", Workspace)
 RULES = web.AppKey("rules", RuleBook)
 PIPELINE = web.AppKey("pipeline", AlertPipeline)
 DISPATCHER = web.AppKey("dispatcher", OutboxDispatcher)
+METRICS = web.AppKey("metrics", BotMetrics)
 #: Present only when the scheduler is enabled.
 SCHEDULER = web.AppKey("scheduler", RuleScheduler)
 
@@ -37,6 +39,19 @@ STORE_PING_TIMEOUT: Final = 2.0
 async def healthz(request: web.Request) -> web.Response:
     """Liveness: the process is up and serving HTTP."""
     return web.json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """The bot's metrics in the Prometheus text format (bot.metrics)."""
+    app = request.app
+    registry = app[METRICS]
+    store = app.get(STORE)
+    if store is not None:
+        try:
+            await registry.refresh(store, now=app[CLOCK]())
+        except StoreError as error:  # the rest is still worth reporting
+            log.warning("metrics: the store did not answer: %s", error)
+    return web.Response(body=registry.exposition(), headers={"Content-Type": CONTENT_TYPE})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -89,7 +104,8 @@ def _rules_check(app: web.Application) -> tuple[bool, str]:
     book = app.get(RULES)
     if book is None:
         return False, "not loaded"
-    return True, f"{len(book.rules)} rules loaded at {book.loaded_at.isoformat()}"
+    loaded = f"{len(book.rules)} rules loaded at {book.loaded_at.isoformat()}"
+    return True, f"{loaded}; content hash {rule_set_hash(book.rules)[:16]}"
 
 
 def _scheduler_check(app: web.Application) -> tuple[bool, str]:
@@ -104,3 +120,4 @@ def _scheduler_check(app: web.Application) -> tuple[bool, str]:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)

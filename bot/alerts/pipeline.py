@@ -8,6 +8,11 @@ An evaluation is a chain of small stages, like Alertmanager's:
        "all", at its severity) -> commit (alerts, dimension states, health and outbox
        items in one transaction)
 
+The scheduler calls `evaluate_slot`: the rule as of one of its slot times (bot.alerts.slots),
+claimed in the commit's own transaction, so that of several replicas evaluating the same
+slot exactly one writes; the others find the claim and drop their result (None). A slot
+already evaluated is not queried again (a cheap check; the claim is what decides).
+
 Restart safety rests on the last stage. A crash before the commit leaves no trace: the
 next run evaluates again. After it, the outbox holds every (event, conversation) to
 deliver, and enqueueing is idempotent per event key. Alert ids come from the store's
@@ -33,7 +38,7 @@ from bot.alerts.rule_model import Rule
 from bot.alerts.runner import run_query
 from bot.alerts.state import EngineState, QueryFailure, StepResult, step
 from bot.models import AlertEvent, AlertInstance, OutboxItem
-from bot.store import ConflictError, RuleState, Store, new_outbox_item
+from bot.store import ConflictError, RuleState, SlotTakenError, Store, new_outbox_item
 from bot.workspace.base import QueryResult, Workspace
 
 log = logging.getLogger(__name__)
@@ -64,8 +69,11 @@ class AlertPipeline:
         query_timeout: float | None = None,
         on_enqueued: Callable[[], None] = lambda: None,
         write_back: bool = False,
+        worker: str = "",
     ) -> None:
-        """`write_back`: people's actions on external alerts are written back (intake.py)."""
+        """`write_back`: people's actions on external alerts are written back (intake.py);
+        `worker` names this replica in the slots it claims."""
+        self._worker = worker
         self._store = store
         self._workspace = workspace
         self._query_timeout = query_timeout
@@ -74,13 +82,30 @@ class AlertPipeline:
 
     async def evaluate(self, rule: Rule, *, now: datetime) -> Evaluation:
         """Query, step and commit `rule` as of `now`."""
+        evaluation = await self._evaluate(rule, now, slot=False)
+        assert evaluation is not None  # only a claimed slot can be taken
+        return evaluation
+
+    async def evaluate_slot(self, rule: Rule, *, slot_at: datetime) -> Evaluation | None:
+        """Query, step and commit `rule` as of its slot `slot_at`, unless that slot was
+        (or is meanwhile) evaluated elsewhere: then None, and nothing written."""
+        if await self._store.slot_evaluated(rule.id, slot_at):
+            log.debug("rule %s: slot %s already evaluated", rule.id, slot_at.isoformat())
+            return None
+        return await self._evaluate(rule, slot_at, slot=True)
+
+    async def _evaluate(self, rule: Rule, now: datetime, *, slot: bool) -> Evaluation | None:
         outcome = await self._query(rule, now)
         try:
-            evaluation = await self._commit(rule, outcome, now)
-        except ConflictError:
-            # Someone acted on one of its alerts while the query ran: step on what they wrote.
-            log.info("rule %s: an alert changed during the evaluation; stepping again", rule.id)
-            evaluation = await self._commit(rule, outcome, now)
+            try:
+                evaluation = await self._commit(rule, outcome, now, slot=slot)
+            except ConflictError:
+                # Someone acted on one of its alerts while the query ran: step on what they wrote.
+                log.info("rule %s: an alert changed during the evaluation; stepping again", rule.id)
+                evaluation = await self._commit(rule, outcome, now, slot=slot)
+        except SlotTakenError:
+            log.info("rule %s: slot %s was evaluated elsewhere first", rule.id, now.isoformat())
+            return None
         _log_evaluation(evaluation)
         if evaluation.outbox:
             self._on_enqueued()
@@ -117,7 +142,7 @@ class AlertPipeline:
             return QueryFailure(message, retryable=True)
 
     async def _commit(
-        self, rule: Rule, outcome: QueryResult | QueryFailure, now: datetime
+        self, rule: Rule, outcome: QueryResult | QueryFailure, now: datetime, *, slot: bool
     ) -> Evaluation:
         previous = engine_state(await self._store.load_rule_state(rule.id, now=now))
         result = await self._step(rule, outcome, previous, now)
@@ -128,6 +153,8 @@ class AlertPipeline:
             dimension_states=[d for d in result.state.dimensions.values() if d.rule_id == rule.id],
             health=result.state.health[rule.id],
             outbox=outbox,
+            slot_at=now if slot else None,
+            worker=self._worker,
         )
         return Evaluation(rule, now, outcome, result, saved, outbox)
 

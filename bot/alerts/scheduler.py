@@ -1,15 +1,17 @@
-"""APScheduler glue: one interval job per rule, spread out, limited, never overlapping.
+"""APScheduler glue: one interval job per rule, on the rule's slots, limited, never overlapping.
 
 What to decide is pure and tested on its own: `first_run_delay` (when a rule first runs
-after a start, a restart or a reload) and `trigger_jitter`. RuleScheduler only wires them
-into an AsyncIOScheduler:
+after a start, a restart or a reload) and `trigger_jitter`; the slots themselves are
+bot.alerts.slots. RuleScheduler only wires them into an AsyncIOScheduler:
 
-- one job per enabled rule, every `frequency`, with up to `trigger_jitter` seconds added
-  to each run after the first, so rules that start together drift apart;
-- first runs spread over the frequency (at most `spread`), so a start does not send every
-  query at once; after a restart or downtime a rule runs when its next run was due by its
-  last evaluation (RuleHealth.last_evaluated_at), at once if overdue, and once: missed
-  periods are not replayed (coalesce);
+- one job per enabled rule, on the rule's slots (every `frequency`, at an offset within
+  the period that is the same on every replica), with up to `trigger_jitter` seconds
+  added to each run, so rules and replicas that are due together drift apart;
+- each run evaluates as of its slot, not of the moment it fired: every replica computes
+  the same events, and the store lets one evaluation per (rule, slot) commit;
+- after a start, a restart or downtime, a rule whose current slot was not evaluated
+  (RuleHealth.last_evaluated_at) runs soon (spread over at most `spread`), and once:
+  missed slots are not replayed (coalesce); otherwise at its next slot;
 - at most `max_concurrent` evaluations at a time (Log Analytics runs 5 queries per
   principal), never two of one rule (max_instances=1); a run that starts late by up to a
   frequency still runs (misfire_grace_time);
@@ -40,6 +42,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.alerts.rule_model import Rule
+from bot.alerts.slots import slot_at, slot_offset
 from bot.models import Clock, RuleHealth
 
 log = logging.getLogger(__name__)
@@ -61,18 +64,18 @@ def first_run_delay(
     now: datetime,
     spread: timedelta,
     offset: float,
+    slot_offset: timedelta = timedelta(0),
 ) -> timedelta:
     """How long after `now` a rule should first run. Pure: `offset` in [0, 1) is the random part.
 
-    Never evaluated, or overdue (after downtime): soon, at `offset` of min(frequency,
-    spread). Evaluated within the last period: when its next period is due. A last
+    Its current slot (the latest at or before `now`) never evaluated, e.g. after downtime:
+    soon, at `offset` of min(frequency, spread). Otherwise: at its next slot. A last
     evaluation in the future (a demo clock restarted at the same moment) counts as now.
     """
-    soon = min(frequency, spread) * offset
-    if last_evaluated_at is None:
-        return soon
-    due = min(last_evaluated_at, now) + frequency
-    return due - now if due > now else soon
+    current = slot_at(now, frequency=frequency, offset=slot_offset)
+    if last_evaluated_at is None or last_evaluated_at < current:
+        return min(frequency, spread) * offset
+    return current + frequency - now
 
 
 def trigger_jitter(frequency: timedelta) -> float:
@@ -175,23 +178,30 @@ class RuleScheduler:
 
     def _add_job(self, rule: Rule, health: RuleHealth | None) -> None:
         assert self._scheduler is not None, "start() first"
+        now = self._clock()
+        offset = self._slot_offset(rule)
         delay = first_run_delay(
             frequency=rule.frequency,
             last_evaluated_at=health.last_evaluated_at if health else None,
-            now=self._clock(),
+            now=now,
             spread=self._spread,
             offset=self._rand(),
+            slot_offset=offset,
         )
         seconds = rule.frequency.total_seconds()
-        # APScheduler's time axis is the wall clock: only the delay crosses over.
-        first = datetime.now(UTC) + delay
+        # APScheduler's time axis is the wall clock: only delays cross over.
+        wall = datetime.now(UTC)
+        next_slot = slot_at(now, frequency=rule.frequency, offset=offset) + rule.frequency
         trigger = IntervalTrigger(
-            seconds=seconds, start_date=first, jitter=trigger_jitter(rule.frequency), timezone=UTC
+            seconds=seconds,
+            start_date=wall + (next_slot - now),
+            jitter=trigger_jitter(rule.frequency),
+            timezone=UTC,
         )
         self._scheduler.add_job(
             self._run,
             trigger,
-            next_run_time=first,  # already spread: the trigger's jitter applies from the second
+            next_run_time=wall + delay,
             args=[rule.id],
             id=rule.id,
             name=rule.id,
@@ -200,6 +210,9 @@ class RuleScheduler:
             coalesce=True,
             misfire_grace_time=max(1, int(seconds)),
         )
+
+    def _slot_offset(self, rule: Rule) -> timedelta:
+        return slot_offset(rule.id, frequency=rule.frequency, spread=self._spread)
 
     def _remove_job(self, rule_id: str) -> None:
         if self._scheduler is not None and self._scheduler.get_job(rule_id) is not None:
@@ -213,8 +226,9 @@ class RuleScheduler:
         assert task is not None
         self._in_flight.add(task)
         try:
+            at = slot_at(self._clock(), frequency=rule.frequency, offset=self._slot_offset(rule))
             async with self._slots:
-                await self._evaluate(rule, self._clock())
+                await self._evaluate(rule, at)
         finally:
             self._in_flight.discard(task)
 

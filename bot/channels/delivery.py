@@ -51,6 +51,10 @@ Verdict = Literal["retry", "prune", "give_up"]
 #: Seconds a delivery may take in all; under the dispatcher's limit per delivery, so a
 #: request is never abandoned while it may still succeed.
 TIME_BUDGET: Final = 10.0
+#: A rendered card is reused for this many seconds (its times read "now" when rendered)
+#: and for at most this many alert versions.
+RENDERED_FOR: Final = 30.0
+RENDERED_KEPT: Final = 256
 #: No request is started with less time than this left.
 MIN_REQUEST_TIME: Final = 2.0
 
@@ -165,6 +169,7 @@ class ChannelNotifier(Generic[Payload]):
         self._shown = shown
         self._budget = time_budget
         self._clock = clock
+        self._rendered: dict[tuple[int, int, int], tuple[float, Payload]] = {}
 
     async def deliver(self, item: OutboxItem) -> DeliveryResult:
         if item.channel is not self.channel:
@@ -274,8 +279,21 @@ class ChannelNotifier(Generic[Payload]):
         return left
 
     async def _alert_card(self, event: AlertEvent) -> Payload | None:
-        view = await self._presenter.alert_card(event)
-        return None if view is None else self._renderer.render(view)
+        """The alert's card as it stands now, rendered once per alert version (a fan-out
+        to many conversations renders it once), reused for `RENDERED_FOR` seconds."""
+        alert = await self._presenter.current_alert(event)
+        rule = self._presenter.rule(event.rule_id)
+        if alert is None or rule is None:
+            return None
+        key = (alert.id, alert.version, id(rule))
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1]
+        card = self._renderer.render(self._presenter.alert_view(alert, rule))
+        self._rendered[key] = (self._clock() + RENDERED_FOR, card)
+        while len(self._rendered) > RENDERED_KEPT:
+            del self._rendered[next(iter(self._rendered))]
+        return card
 
     async def _card_message(self, item: OutboxItem, event: AlertEvent) -> str | None:
         """The id of the alert's message in this conversation, if it was posted."""

@@ -50,6 +50,10 @@ class AlertPresenter:
         rule = self.rule(event.rule_id)
         if alert is None or rule is None:
             return None
+        return self.alert_view(alert, rule)
+
+    def alert_view(self, alert: AlertInstance, rule: Rule) -> AlertCardView:
+        """The card of `alert` (as given) under `rule`, as of now."""
         return shown_alert_view(alert, rule, now=self._clock(), log_analytics=self._log_analytics)
 
     async def reply(self, event: AlertEvent) -> ReplyView | None:

@@ -1,4 +1,10 @@
-"""Deliver the outbox: claim due items under a lease, hand each to the notifier, record the outcome.
+"""Deliver the outbox: claim conversations under a lease, deliver their due items, record outcomes.
+
+Per conversation: a worker (a replica) leases a conversation with due items, so one
+place at a time delivers to it, its items in enqueue order; the first that must wait
+(a retry, pacing) ends the turn and the rest go back untried. Different conversations
+are delivered concurrently, up to `concurrency` at once (the channels' pacers keep the
+app within its rate limit), so a fan-out to many conversations is not serial.
 
 At least once: an item is marked sent only after the notifier said so, so a crash between
 the two delivers it again once its lease expires (the idempotency key lets the channel
@@ -75,7 +81,11 @@ class OutboxDispatcher:
         batch_size: int = 10,
         poll_interval: float = 1.0,
         rand: Callable[[], float] = random.random,
+        concurrency: int = 16,
+        worker: str | None = None,
     ) -> None:
+        self._concurrency = concurrency
+        self._turns: set[asyncio.Task[int]] = set()
         self._store = store
         self._notifier = notifier
         self._clock = clock
@@ -86,7 +96,7 @@ class OutboxDispatcher:
         self._rand = rand
         # A whole batch is delivered within its lease, so no one else claims it meanwhile.
         self._delivery_timeout = lease.total_seconds() / batch_size
-        self.worker = worker_name()
+        self.worker = worker or worker_name()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -118,22 +128,63 @@ class OutboxDispatcher:
 
     async def dispatch_due(self) -> int:
         """One round: claim what is due now and deliver it. Returns how many were claimed."""
-        items = await self._store.claim_due(
-            worker=self.worker, now=self._clock(), lease=self._lease, limit=self._batch_size
+        turns = [asyncio.create_task(self._turn(batch)) for batch in await self._claim()]
+        return sum(await asyncio.gather(*turns))
+
+    async def _claim(self, conversations: int | None = None) -> list[list[OutboxItem]]:
+        return await self._store.claim_conversations(
+            worker=self.worker,
+            now=self._clock(),
+            lease=self._lease,
+            conversations=conversations or self._concurrency,
+            per_conversation=self._batch_size,
         )
-        for item in items:
-            await self._record(item, await self._deliver(item))
-        return len(items)
+
+    async def _turn(self, batch: list[OutboxItem]) -> int:
+        """Deliver one conversation's claimed items in order, then release it."""
+        unsent = [item.id for item in batch]
+        try:
+            for item in batch:
+                result = await self._deliver(item)
+                unsent.remove(item.id)
+                await self._record(item, result)
+                if result.outcome == "retry":
+                    break  # the rest wait their turn: order within a conversation holds
+        finally:
+            await self._store.release_conversation(
+                batch[0].conversation_id, worker=self.worker, now=self._clock(), unsent=unsent
+            )
+        return len(batch)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
-            try:
-                claimed = await self.dispatch_due()
-            except Exception:  # the edge's one catch-all: e.g. the store is down; next round
-                log.exception("outbox: a dispatch round failed; trying again shortly")
-                claimed = 0
-            if claimed < self._batch_size:
+            free = self._concurrency - len(self._turns)
+            claimed = 0
+            # Claim in batches (one query for many conversations), not one per finished turn.
+            if free > 0 and (free >= self._concurrency // 2 or not self._turns):
+                try:
+                    batches = await self._claim(free)
+                except Exception:  # the edge's one catch-all: e.g. the store is down
+                    log.exception("outbox: a dispatch round failed; trying again shortly")
+                    batches = []
+                claimed = len(batches)
+                for batch in batches:
+                    self._start_turn(batch)
+            if claimed < free or len(self._turns) >= self._concurrency // 2:
                 await self._idle()
+        if self._turns:
+            await asyncio.gather(*self._turns, return_exceptions=True)
+
+    def _start_turn(self, batch: list[OutboxItem]) -> None:
+        task = asyncio.create_task(self._turn(batch), name=f"outbox:{batch[0].conversation_id}")
+        self._turns.add(task)
+        task.add_done_callback(self._turn_done)
+
+    def _turn_done(self, task: asyncio.Task[int]) -> None:
+        self._turns.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("outbox: a delivery turn failed", exc_info=task.exception())
+        self._wake.set()  # room for another conversation
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):

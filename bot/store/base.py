@@ -11,6 +11,8 @@ StoreError
  +-- ConflictError            someone else wrote first: stale alert version, an alert id or
  |                            an open fingerprint that already exists. Re-read and decide again.
  +-- StoreUnavailableError    the database could not be reached or stayed locked (retryable)
+ +-- SlotTakenError           another evaluation of the same rule slot committed first
+                              (another replica): nothing was written; its result stands
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class StoreUnavailableError(StoreError):
     """The database could not be reached, or stayed locked; try again later."""
 
     retryable = True
+
+
+class SlotTakenError(StoreError):
+    """Another evaluation of this rule's slot committed first; nothing was written."""
 
 
 class RuleState(BaseModel):
@@ -207,6 +213,28 @@ class OutboxOperations(Protocol):
         counting an attempt on each. No other worker gets them until the lease expires."""
         ...
 
+    async def claim_conversations(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        conversations: int,
+        per_conversation: int,
+    ) -> list[list[OutboxItem]]:
+        """Lease up to `conversations` conversations that have due items and are free
+        (no other worker's lease) to `worker` until `now + lease`, and with each up to
+        `per_conversation` of its due items in enqueue order (counting an attempt on
+        each). Replicas claiming at once get different conversations, never waiting."""
+        ...
+
+    async def release_conversation(
+        self, conversation_id: str, *, worker: str, now: datetime, unsent: Sequence[int] = ()
+    ) -> bool:
+        """End `worker`'s lease on the conversation; the items `unsent` (claimed, never
+        tried) go back without the attempt counted. False if the lease was not held."""
+        ...
+
     async def mark_sent(self, item_id: int, *, message_id: str | None) -> bool:
         """Delivered (whoever holds the lease: the message exists now), with the chat
         message it created or updated. False if there is no such item."""
@@ -309,11 +337,22 @@ class Store(StoreOperations, Protocol):
         dimension_states: Sequence[DimensionState],
         health: RuleHealth,
         outbox: Sequence[OutboxItem],
+        slot_at: datetime | None = None,
+        worker: str = "",
     ) -> list[AlertInstance]:
         """Write the result of one evaluation of a rule in one transaction: the alerts it
         created or changed (versions checked), its dimension states (replacing the old),
         its health, and the deliveries of the events it produced (idempotent). Returns
-        the alerts as saved, with their new versions. On any error nothing is written."""
+        the alerts as saved, with their new versions. On any error nothing is written.
+
+        With `slot_at`, the evaluation of that slot is claimed first, in the same
+        transaction: SlotTakenError if one already committed (or commits while this one
+        waits for it), so each (rule, slot) is written once however many replicas try."""
+        ...
+
+    async def slot_evaluated(self, rule_id: str, slot_at: datetime) -> bool:
+        """Whether an evaluation of the rule's slot has committed (a cheap check before
+        querying; the claim in `commit_cycle` is what decides)."""
         ...
 
     async def ping(self) -> None:

@@ -482,4 +482,29 @@ class WritebackRow(Base):
         )
 
 
+class EvaluationRow(Base):
+    """One committed evaluation of a rule's slot: the claim that makes it exactly once
+    across replicas (inserted in the cycle's own transaction; a second insert finds it)."""
+
+    __tablename__ = "evaluations"
+
+    rule_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    slot_at: Mapped[datetime] = mapped_column(primary_key=True)
+    #: Which process committed it (worker name), for operators.
+    evaluated_by: Mapped[str] = mapped_column(String(200))
+    committed_at: Mapped[datetime]
+
+
+class ConversationLeaseRow(Base):
+    """Who delivers to a conversation now: one replica at a time, so its messages go out
+    in order and paced. A row per conversation that ever had a delivery (made on enqueue);
+    claimed with FOR UPDATE SKIP LOCKED when free and a delivery is due."""
+
+    __tablename__ = "conversation_leases"
+
+    conversation_id: Mapped[str] = mapped_column(chat_text(512), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
 metadata = Base.metadata

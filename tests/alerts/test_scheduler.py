@@ -20,14 +20,15 @@ S, M, H = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1)
 @pytest.mark.parametrize(
     ("frequency", "last_evaluated", "offset", "expected"),
     [
+        # T0 is a slot of every frequency below (slot offset 0).
         # Never evaluated: soon, spread over min(frequency, spread=1m).
         (15 * M, None, 0.0, 0 * S),
         (15 * M, None, 0.5, 30 * S),
         (30 * S, None, 0.5, 15 * S),
-        # Evaluated within the last period: when the next period is due.
-        (15 * M, -5 * M, 0.9, 10 * M),
+        # Its current slot evaluated: at the next slot.
         (15 * M, 0 * S, 0.9, 15 * M),
-        # Due right now, or overdue after downtime: soon, and once (not once per period).
+        # The current slot (T0) not evaluated yet: soon, and once (not once per period).
+        (15 * M, -5 * M, 0.5, 30 * S),
         (15 * M, -15 * M, 0.5, 30 * S),
         (15 * M, -3 * H, 0.5, 30 * S),
         (1 * H, -30 * H, 0.25, 15 * S),
@@ -41,6 +42,29 @@ def test_first_run_delay(
     last = None if last_evaluated is None else T0 + last_evaluated
     delay = first_run_delay(
         frequency=frequency, last_evaluated_at=last, now=T0, spread=1 * M, offset=offset
+    )
+    assert delay == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "last_evaluated", "expected"),
+    [
+        # Slots at :07 past each quarter hour; the last one (11:52) was evaluated.
+        (0 * S, -8 * M, 7 * M),
+        # 12:07 has passed and was not evaluated: soon.
+        (8 * M, -8 * M, 30 * S),
+    ],
+)
+def test_the_first_run_follows_the_rules_slots(
+    now: timedelta, last_evaluated: timedelta, expected: timedelta
+) -> None:
+    delay = first_run_delay(
+        frequency=15 * M,
+        last_evaluated_at=T0 + last_evaluated,
+        now=T0 + now,
+        spread=1 * M,
+        offset=0.5,
+        slot_offset=7 * M,
     )
     assert delay == expected
 
@@ -143,7 +167,8 @@ async def test_after_a_restart_a_rule_runs_when_its_last_evaluation_says() -> No
     hourly = make_rule(id="hourly", frequency="1h", window="1h")
     overdue = make_rule(id="overdue", frequency="15m", window="15m")
     health = {
-        "hourly": RuleHealth(rule_id="hourly", last_evaluated_at=FAKE_NOW - 20 * M),
+        # Its current slot (FAKE_NOW: the spread is 0, so slots fall on the hour) is done.
+        "hourly": RuleHealth(rule_id="hourly", last_evaluated_at=FAKE_NOW),
         "overdue": RuleHealth(rule_id="overdue", last_evaluated_at=FAKE_NOW - 5 * H),
     }
     recorder = Recorder()
@@ -154,9 +179,9 @@ async def test_after_a_restart_a_rule_runs_when_its_last_evaluation_says() -> No
     await asyncio.sleep(0.3)
     await running.stop()
 
-    # 40 minutes on (the trigger's jitter starts from the second run); the overdue one at
+    # At its next slot, an hour on (the first run is not jittered); the overdue one at
     # once, and once.
-    assert 40 * M <= next_runs["hourly"] - started <= 40 * M + S
+    assert 60 * M <= next_runs["hourly"] - started <= 60 * M + S
     assert recorder.count("overdue") == 1
     assert recorder.count("hourly") == 0
 

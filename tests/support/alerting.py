@@ -74,6 +74,29 @@ POSTGRES_URL = os.environ.get(
 
 
 @asynccontextmanager
+async def opened_replicas(
+    backend: str, tmp_path: Path, count: int
+) -> AsyncIterator[list[SqlStore]]:
+    """`count` stores on one migrated, empty database, as `count` replicas would each open:
+    the same SQLite file, or the same PostgreSQL schema (dropped afterwards)."""
+    async with opened_store(backend, tmp_path) as first:
+        url = sqlite_url(tmp_path / "alertbot.db") if backend == "sqlite" else POSTGRES_URL
+        others = [
+            await open_store(url, schema=_SCHEMAS.get(id(first)), migrate_schema=False)
+            for _ in range(count - 1)
+        ]
+        try:
+            yield [first, *others]
+        finally:
+            for other in others:
+                await other.close()
+
+
+#: The PostgreSQL schema of each store `opened_store` opened (by the store's id).
+_SCHEMAS: dict[int, str] = {}
+
+
+@asynccontextmanager
 async def opened_store(backend: str, tmp_path: Path) -> AsyncIterator[SqlStore]:
     """A migrated, empty store: a SQLite file, or a PostgreSQL schema of its own (dropped
     afterwards; skipped if the server is not reachable, failed if CI is set)."""
@@ -97,9 +120,11 @@ async def opened_store(backend: str, tmp_path: Path) -> AsyncIterator[SqlStore]:
         pytest.skip(message)
     try:
         store = await open_store(POSTGRES_URL, schema=schema)
+        _SCHEMAS[id(store)] = schema
         try:
             yield store
         finally:
+            _SCHEMAS.pop(id(store), None)
             await store.close()
     finally:
         async with admin.begin() as connection:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from bot.models import OutboxItem, OutboxStatus
 from bot.store.base import OutboxOperations
-from bot.store.schema import OutboxRow, outbox_values
+from bot.store.schema import ConversationLeaseRow, OutboxRow, outbox_values
 from bot.store.sql._common import NO_SYNC, PENDING, SqlBase
+
+#: A free lease's expiry: long past.
+_FREE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class OutboxSql(SqlBase, OutboxOperations):
@@ -33,7 +36,105 @@ class OutboxSql(SqlBase, OutboxOperations):
                 item_id = await session.scalar(statement)
                 if item_id is not None:
                     added.append(item.model_copy(update={"id": item_id}))
+            for conversation_id in sorted({item.conversation_id for item in added}):
+                await session.execute(
+                    self._insert(ConversationLeaseRow)
+                    .values(conversation_id=conversation_id, owner=None, expires_at=_FREE)
+                    .on_conflict_do_nothing(index_elements=[ConversationLeaseRow.conversation_id])
+                )
         return added
+
+    async def claim_conversations(
+        self,
+        *,
+        worker: str,
+        now: datetime,
+        lease: timedelta,
+        conversations: int,
+        per_conversation: int,
+    ) -> list[list[OutboxItem]]:
+        due = and_(
+            OutboxRow.status == PENDING,
+            OutboxRow.next_attempt_at <= now,
+            or_(OutboxRow.lease_expires_at.is_(None), OutboxRow.lease_expires_at <= now),
+        )
+        # A conversation is due when its oldest pending item is: order within it holds.
+        queued = aliased(OutboxRow)
+        oldest_id = (
+            select(func.min(queued.id))
+            .where(queued.conversation_id == ConversationLeaseRow.conversation_id)
+            .where(queued.status == PENDING)
+            .correlate(ConversationLeaseRow)
+            .scalar_subquery()
+        )
+        free = (
+            select(ConversationLeaseRow.conversation_id)
+            .where(ConversationLeaseRow.expires_at <= now)
+            .where(exists().where(OutboxRow.id == oldest_id, due))
+            .order_by(oldest_id)
+            .limit(conversations)
+            # PostgreSQL: a conversation another worker is claiming right now is passed
+            # over, not waited for. SQLite: BEGIN IMMEDIATE serialises claimers.
+            .with_for_update(skip_locked=True)
+        )
+        take = (
+            update(ConversationLeaseRow)
+            .where(ConversationLeaseRow.conversation_id.in_(free))
+            .values(owner=worker, expires_at=now + lease)
+            .returning(ConversationLeaseRow.conversation_id)
+        )
+        async with self._scope() as session:
+            claimed = list(await session.scalars(take, execution_options=NO_SYNC))
+            if not claimed:
+                return []
+            rows = await session.execute(
+                select(OutboxRow.id, OutboxRow.conversation_id, due)
+                .where(OutboxRow.conversation_id.in_(claimed), OutboxRow.status == PENDING)
+                .order_by(OutboxRow.id)
+            )
+            ids: dict[str, list[int]] = {}
+            stopped: set[str] = set()
+            for item_id, conversation_id, is_due in rows:
+                chosen = ids.setdefault(conversation_id, [])
+                if not is_due or len(chosen) >= per_conversation:
+                    stopped.add(conversation_id)  # in order, up to the first not due
+                elif conversation_id not in stopped:
+                    chosen.append(item_id)
+            items = await session.scalars(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_([i for chosen in ids.values() for i in chosen]))
+                .values(lease_owner=worker, lease_expires_at=now + lease)
+                .values(attempts=OutboxRow.attempts + 1)
+                .returning(OutboxRow),
+                execution_options=NO_SYNC,
+            )
+            by_conversation: dict[str, list[OutboxItem]] = {}
+            for row in items:
+                by_conversation.setdefault(row.conversation_id, []).append(row.to_model())
+        return [sorted(batch, key=lambda item: item.id) for batch in by_conversation.values()]
+
+    async def release_conversation(
+        self, conversation_id: str, *, worker: str, now: datetime, unsent: Sequence[int] = ()
+    ) -> bool:
+        async with self._scope() as session:
+            if unsent:
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(unsent), OutboxRow.lease_owner == worker)
+                    .where(OutboxRow.status == PENDING)
+                    .values(lease_owner=None, lease_expires_at=None)
+                    .values(attempts=OutboxRow.attempts - 1),
+                    execution_options=NO_SYNC,
+                )
+            released = await session.scalar(
+                update(ConversationLeaseRow)
+                .where(ConversationLeaseRow.conversation_id == conversation_id)
+                .where(ConversationLeaseRow.owner == worker)
+                .values(owner=None, expires_at=_FREE)
+                .returning(ConversationLeaseRow.conversation_id),
+                execution_options=NO_SYNC,
+            )
+        return released is not None
 
     async def claim_due(
         self, *, worker: str, now: datetime, lease: timedelta, limit: int = 20

@@ -12,21 +12,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
-from sqlalchemy import text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.models import AlertInstance, ConversationRef, DimensionState, OutboxItem, RuleHealth
 from bot.store import migrate
-from bot.store.base import RuleState, Store, StoreOperations
+from bot.store.base import RuleState, SlotTakenError, Store, StoreOperations
 from bot.store.engine import READ_ONLY, create_engine
+from bot.store.schema import EvaluationRow
 from bot.store.sql._common import reuse, unavailable
 from bot.store.sql.alerts import AlertSql
 from bot.store.sql.conversations import ConversationSql
 from bot.store.sql.external import ExternalSql
 from bot.store.sql.known import KnownConversations
 from bot.store.sql.outbox import OutboxSql
+
+#: Slot claims older than this (before the slot being committed) are deleted with it.
+SLOT_RETENTION: Final = timedelta(days=2)
 
 
 async def open_store(
@@ -126,10 +131,15 @@ class SqlStore(SqlOperations, Store):
         dimension_states: Sequence[DimensionState],
         health: RuleHealth,
         outbox: Sequence[OutboxItem],
+        slot_at: datetime | None = None,
+        worker: str = "",
     ) -> list[AlertInstance]:
         _check_cycle(rule_id, alerts, health, outbox)
         saved: dict[int, AlertInstance] = {}
-        async with self.transaction() as tx:
+        async with self._own_transaction() as session:
+            if slot_at is not None:
+                await self._claim_slot(session, rule_id, slot_at, worker)
+            tx = SqlOperations(reuse(session), self._dialect)
             # Updates before inserts: a resolved instance frees its fingerprint for a new one.
             for alert in sorted(alerts, key=lambda alert: alert.version == 0):
                 saved[alert.id] = await tx.save_alert(alert)
@@ -137,6 +147,38 @@ class SqlStore(SqlOperations, Store):
             await tx.save_rule_health(health)
             await tx.enqueue(outbox)
         return [saved[alert.id] for alert in alerts]
+
+    async def slot_evaluated(self, rule_id: str, slot_at: datetime) -> bool:
+        statement = select(EvaluationRow.rule_id).where(
+            EvaluationRow.rule_id == rule_id, EvaluationRow.slot_at == slot_at
+        )
+        async with self._read_transaction() as session:
+            return await session.scalar(statement) is not None
+
+    async def _claim_slot(
+        self, session: AsyncSession, rule_id: str, slot_at: datetime, worker: str
+    ) -> None:
+        """The first statement of a cycle: PostgreSQL makes a second claimer of the same
+        slot wait here until the first ends, then finds its row (or, if it rolled back,
+        claims it); SQLite's BEGIN IMMEDIATE already serialises whole transactions."""
+        claim = (
+            self._insert(EvaluationRow)
+            .values(
+                rule_id=rule_id,
+                slot_at=slot_at,
+                evaluated_by=worker[:200],
+                committed_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing(index_elements=[EvaluationRow.rule_id, EvaluationRow.slot_at])
+            .returning(EvaluationRow.rule_id)
+        )
+        if await session.scalar(claim) is None:
+            raise SlotTakenError(f"rule {rule_id!r}: slot {slot_at.isoformat()} already evaluated")
+        await session.execute(
+            delete(EvaluationRow).where(
+                EvaluationRow.rule_id == rule_id, EvaluationRow.slot_at < slot_at - SLOT_RETENTION
+            )
+        )
 
     async def ping(self) -> None:
         """Whether the database takes a write (SQLite: its lock can be had), in turn with

@@ -392,8 +392,10 @@ async def test_posts_are_paced_under_teams_limits(harness: Harness, clock: FakeC
     start = clock.now
     results = [await harness.deliver(AlertEventKind.FIRED, fired) for _ in range(9)]
     assert all(result.outcome == "sent" for result in results)
-    assert clock.slept == [1.0, 1.0]  # the 8th waits for the 1 s window, the 9th for 8 in 2 s
-    assert clock.now == start + 2.0
+    # The 8th waits for the 1 s window, the 9th for 8 in 2 s, each with its safety margin
+    # (x 1.1 + 50 ms: bot.channels.pacing).
+    assert clock.slept == [pytest.approx(1.15), pytest.approx(1.1)]
+    assert clock.now == pytest.approx(start + 2.25)
 
 
 async def test_a_long_wait_defers_the_delivery(
@@ -412,7 +414,7 @@ async def test_a_long_wait_defers_the_delivery(
     fired = await harness.save()
     results = [await harness.deliver(AlertEventKind.FIRED, fired) for _ in range(8)]
     assert [r.outcome for r in results] == ["sent"] * 7 + ["retry"]
-    assert results[-1].delay_seconds == pytest.approx(1.0)
+    assert results[-1].delay_seconds == pytest.approx(1.15)
     assert "paced" in (results[-1].reason or "")
     assert len(fake.calls) == 7
     assert clock.slept == []
