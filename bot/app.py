@@ -39,6 +39,7 @@ from bot.channels.teams.cards import CardRenderer
 from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
+from bot.health.service import HealthService
 from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notify import (
     FileNotifier,
@@ -145,6 +146,7 @@ def create_app(
     rules = load_rule_set(settings)
     log.info("%d rules loaded from %s", len(rules), settings.rules_path)
     questions = load_catalog([settings.questions_path])  # a bad catalog stops start-up too
+    health = load_catalog([settings.health_path])
     teams = TeamsChannel(bot_identity(settings))
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
@@ -158,7 +160,7 @@ def create_app(
             _store_ctx,
             _workspace_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer),
-            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions),
+            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions, health=health),
             _schedule_ctx,
         ]
     )
@@ -215,7 +217,12 @@ async def _delivery_ctx(
 
 
 async def _chat_ctx(
-    app: web.Application, *, teams: TeamsChannel, renderer: CardRenderer, questions: Catalog
+    app: web.Application,
+    *,
+    teams: TeamsChannel,
+    renderer: CardRenderer,
+    questions: Catalog,
+    health: Catalog,
 ) -> AsyncIterator[None]:
     """People in chat: the command router behind Teams' POST /api/messages; text that is
     no command is a question for the catalog (bot.ask)."""
@@ -235,6 +242,7 @@ async def _chat_ctx(
             log_analytics=log_analytics_target(settings),
             fallback=answers.answer,
             read_only_actions={ASK_CHOOSE: answers.answer_choice},
+            health=HealthService(workspace=app[WORKSPACE], catalog=health, clock=app[CLOCK]),
         )
         app[TEAMS_ENDPOINT] = teams.endpoint(
             router=router,

@@ -33,6 +33,8 @@ from bot.workspace.base import Workspace
 TOP_JOBS: Final = 8
 #: Error codes listed per job.
 TOP_ERRORS: Final = 3
+#: A job whose failures are at least this share of its events is failing (a stray one is not).
+FAILING_PERCENT: Final = 2.0
 #: A job that logged nothing for this long is silent (cycles run every ~40 minutes).
 SILENT_AFTER_HOURS: Final = 2.0
 #: A success rate this many points below the previous period's is degraded.
@@ -126,7 +128,7 @@ def _job(job: JobHealth, before: JobHealth | None, errors: Sequence[ErrorCount])
 
 
 def _status(job: JobHealth, change: float | None) -> JobStatus:
-    if job.failure:
+    if job.failure and job.failure * 100 >= FAILING_PERCENT * job.events:
         return "failing"
     if job.hours_since_last >= SILENT_AFTER_HOURS:
         return "silent"
