@@ -39,6 +39,7 @@ from bot.channels.teams.cards import CardRenderer
 from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
+from bot.health.scheduler import DigestScheduler
 from bot.health.service import HealthService
 from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notify import (
@@ -68,6 +69,8 @@ from bot.workspace.factory import bot_clock, open_workspace
 from bot.workspace.probe import empty_tables_probe
 
 log = logging.getLogger(__name__)
+
+HEALTH = web.AppKey("health", HealthService)
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
@@ -160,7 +163,8 @@ def create_app(
             _store_ctx,
             _workspace_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer),
-            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions, health=health),
+            partial(_health_ctx, catalog=health),
+            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions),
             _schedule_ctx,
         ]
     )
@@ -216,13 +220,31 @@ async def _delivery_ctx(
         await dispatcher.stop()
 
 
+async def _health_ctx(app: web.Application, *, catalog: Catalog) -> AsyncIterator[None]:
+    """Provisioning health (`health`, `digest`) and the digest schedules (bot.health)."""
+    health = HealthService(workspace=app[WORKSPACE], catalog=catalog, clock=app[CLOCK])
+    app[HEALTH] = health
+    if not app[SETTINGS].scheduler_enabled:
+        yield
+        return
+    digests = DigestScheduler(
+        store=app[STORE], health=health, clock=app[CLOCK], on_enqueued=app[DISPATCHER].wake
+    )
+    health.on_schedule_change = digests.refresh
+    await digests.start()
+    await digests.catch_up()
+    try:
+        yield
+    finally:
+        await digests.stop()
+
+
 async def _chat_ctx(
     app: web.Application,
     *,
     teams: TeamsChannel,
     renderer: CardRenderer,
     questions: Catalog,
-    health: Catalog,
 ) -> AsyncIterator[None]:
     """People in chat: the command router behind Teams' POST /api/messages; text that is
     no command is a question for the catalog (bot.ask)."""
@@ -242,7 +264,7 @@ async def _chat_ctx(
             log_analytics=log_analytics_target(settings),
             fallback=answers.answer,
             read_only_actions={ASK_CHOOSE: answers.answer_choice},
-            health=HealthService(workspace=app[WORKSPACE], catalog=health, clock=app[CLOCK]),
+            health=app[HEALTH],
         )
         app[TEAMS_ENDPOINT] = teams.endpoint(
             router=router,

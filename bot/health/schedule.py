@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.models import ChannelKind, DigestSubscription
+
 WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME: Final = re.compile(r"^([01]?\d|2[0-3])[:.h]?([0-5]\d)$")
 USAGE: Final = "digest daily 08:00 [time zone] · digest weekly mon 08:00 · digest off · digest now"
@@ -112,3 +114,33 @@ def _zone(name: str) -> str:
             f"`{name[:40]}` is not a time zone I know; use a name like Europe/Berlin."
         ) from None
     return name
+
+
+def schedule_of(subscription: DigestSubscription) -> DigestSchedule:
+    hour, minute = subscription.at.split(":")
+    return DigestSchedule(
+        subscription.every,
+        time(int(hour), int(minute)),
+        subscription.timezone,
+        subscription.weekday,
+    )
+
+
+def subscription_of(
+    schedule: DigestSchedule,
+    *,
+    conversation_id: str,
+    channel: ChannelKind,
+    created_by: str,
+    created_at: datetime,
+) -> DigestSubscription:
+    return DigestSubscription(
+        conversation_id=conversation_id,
+        channel=channel,
+        every=schedule.every,
+        at=f"{schedule.at:%H:%M}",
+        timezone=schedule.timezone,
+        weekday=schedule.weekday,
+        created_by=created_by,
+        created_at=created_at,
+    )

@@ -6,6 +6,7 @@ catalog's KPI commands over the period that ends now and returns a DigestView.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,6 +35,8 @@ class HealthService:
     def __init__(self, *, workspace: Workspace, catalog: Catalog, clock: Clock) -> None:
         check_catalog(catalog)
         self._workspace, self._catalog, self._clock = workspace, catalog, clock
+        #: Called after a `digest` command changed a schedule (the scheduler re-reads them).
+        self.on_schedule_change: Callable[[], Awaitable[None]] | None = None
 
     async def digest(self, *, period: timedelta = DAY) -> DigestView:
         """Every job over the `period` ending now, compared with the period before."""

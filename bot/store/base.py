@@ -29,6 +29,7 @@ from bot.models import (
     AuditEntry,
     ChannelKind,
     ConversationRef,
+    DigestSubscription,
     DimensionState,
     Mute,
     OutboxItem,
@@ -178,6 +179,18 @@ class ConversationOperations(Protocol):
         ...
 
 
+class DigestOperations(Protocol):
+    """Provisioning digest schedules, one per conversation (bot.health)."""
+
+    async def save_digest(self, subscription: DigestSubscription) -> None:
+        """Add or replace the conversation's schedule; its reference must be stored first."""
+        ...
+
+    async def delete_digest(self, conversation_id: str) -> bool: ...
+
+    async def list_digests(self) -> list[DigestSubscription]: ...
+
+
 class AuditOperations(Protocol):
     """The record of human actions."""
 
@@ -235,6 +248,7 @@ class StoreOperations(
     ConversationOperations,
     AuditOperations,
     OutboxOperations,
+    DigestOperations,
     Protocol,
 ):
     """Everything that can be read or written, alone or inside one transaction."""

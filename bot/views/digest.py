@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Self
 
+from bot.models import AlertEvent, AlertEventKind
 from bot.views.model import CardView, Part, Table
 from bot.views.query_views import Chart
 
@@ -98,3 +99,13 @@ def more_jobs_note(count: int, *, healthy: bool) -> str:
         return ""
     jobs = f"{count} more job{'' if count == 1 else 's'}"
     return f"…and {jobs}, all healthy" if healthy else f"…and {jobs}"
+
+
+def digest_of(event: AlertEvent) -> DigestView | None:
+    """The digest view a DIGEST event carries (as JSON in `detail`), or None."""
+    if event.kind is not AlertEventKind.DIGEST or not event.detail:
+        return None
+    try:
+        return DigestView.model_validate_json(event.detail)
+    except ValueError:
+        return None

@@ -15,7 +15,7 @@ from bot.commands.context import CommandContext
 from bot.commands.handlers.common import NOTE
 from bot.commands.parsing import human_duration
 from bot.commands.registry import Arg, CommandSet
-from bot.health.schedule import ScheduleError, parse_digest
+from bot.health.schedule import USAGE, ScheduleError, parse_digest, schedule_of, subscription_of
 from bot.health.service import DAY, MAX_WINDOW, NoSuchJob
 
 commands = CommandSet()
@@ -48,9 +48,14 @@ async def health(ctx: CommandContext, *, target: str | None) -> Reply:
 
 @commands.command(
     "digest",
-    description="The provisioning digest here now (`digest now`).",
-    examples=("digest now",),
-    args=(Arg("schedule", "now", NOTE, optional=True),),
+    description="The provisioning digest here: now, daily or weekly at a local time, or off.",
+    examples=(
+        "digest now",
+        "digest daily 08:00 Europe/Berlin",
+        "digest weekly mon 08:00",
+        "digest off",
+    ),
+    args=(Arg("schedule", "now|daily 08:00 [tz]|weekly mon 08:00|off", NOTE, optional=True),),
     admin_only=True,
 )
 async def digest(ctx: CommandContext, *, schedule: str | None) -> Reply:
@@ -61,9 +66,40 @@ async def digest(ctx: CommandContext, *, schedule: str | None) -> Reply:
         request = parse_digest(schedule)
     except ScheduleError as error:
         return Reply(text=str(error))
+    conversation_id = ctx.caller.conversation_id
     if request.action == "now":
         return Reply(view=await service.digest())
-    return Reply(text="Scheduled digests are not available yet; `digest now` shows one here.")
+    if request.action == "show":
+        current = [
+            d for d in await ctx.store.list_digests() if d.conversation_id == conversation_id
+        ]
+        if not current:
+            return Reply(text=f"No digest is scheduled here. Try: {USAGE}")
+        return Reply(
+            text=f"The provisioning digest comes here {schedule_of(current[0]).describe()}."
+        )
+    if request.action == "off":
+        removed = await ctx.store.delete_digest(conversation_id)
+        await _changed(ctx)
+        return Reply(text="The digest is off here." if removed else "No digest was scheduled here.")
+    assert request.schedule is not None
+    await ctx.store.save_digest(
+        subscription_of(
+            request.schedule,
+            conversation_id=conversation_id,
+            channel=ctx.caller.channel,
+            created_by=ctx.caller.user_id,
+            created_at=ctx.now,
+        )
+    )
+    await _changed(ctx)
+    return Reply(text=f"The provisioning digest will come here {request.schedule.describe()}.")
+
+
+async def _changed(ctx: CommandContext) -> None:
+    health = ctx.services.health
+    if health is not None and health.on_schedule_change is not None:
+        await health.on_schedule_change()
 
 
 def split_window(text: str) -> tuple[str, timedelta | None]:
