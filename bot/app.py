@@ -45,6 +45,8 @@ from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.edge import EDGE, Edge, EdgeLimits
 from bot.errors import ConfigError
+from bot.health.scheduler import DigestScheduler
+from bot.health.service import HealthService
 from bot.metrics import BotMetrics, CountingNotifier, TimedWorkspace
 from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notify import (
@@ -76,6 +78,8 @@ from bot.workspace.factory import bot_clock, open_workspace
 from bot.workspace.probe import empty_tables_probe
 
 log = logging.getLogger(__name__)
+
+HEALTH = web.AppKey("health", HealthService)
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
@@ -170,6 +174,7 @@ def create_app(
     rules = load_rule_set(settings)
     log.info("%d rules loaded from %s", len(rules), settings.rules_path)
     questions = load_catalog([settings.questions_path])  # a bad catalog stops start-up too
+    health = load_catalog([settings.health_path])
     teams = TeamsChannel(bot_identity(settings), pacer=shared_pacer(settings))
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
@@ -186,6 +191,7 @@ def create_app(
             _store_ctx,
             _workspace_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer),
+            partial(_health_ctx, catalog=health),
             partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions),
             azure_monitor.azure_monitor_ctx,
             _schedule_ctx,
@@ -248,8 +254,31 @@ async def _delivery_ctx(
         await dispatcher.stop()
 
 
+async def _health_ctx(app: web.Application, *, catalog: Catalog) -> AsyncIterator[None]:
+    """Provisioning health (`health`, `digest`) and the digest schedules (bot.health)."""
+    health = HealthService(workspace=app[WORKSPACE], catalog=catalog, clock=app[CLOCK])
+    app[HEALTH] = health
+    if not app[SETTINGS].scheduler_enabled:
+        yield
+        return
+    digests = DigestScheduler(
+        store=app[STORE], health=health, clock=app[CLOCK], on_enqueued=app[DISPATCHER].wake
+    )
+    health.on_schedule_change = digests.refresh
+    await digests.start()
+    await digests.catch_up()
+    try:
+        yield
+    finally:
+        await digests.stop()
+
+
 async def _chat_ctx(
-    app: web.Application, *, teams: TeamsChannel, renderer: CardRenderer, questions: Catalog
+    app: web.Application,
+    *,
+    teams: TeamsChannel,
+    renderer: CardRenderer,
+    questions: Catalog,
 ) -> AsyncIterator[None]:
     """People in chat: the command router behind Teams' POST /api/messages; text that is
     no command is a question for the catalog (bot.ask)."""
@@ -269,6 +298,7 @@ async def _chat_ctx(
             log_analytics=log_analytics_target(settings),
             fallback=answers.answer,
             read_only_actions={ASK_CHOOSE: answers.answer_choice},
+            health=app[HEALTH],
         )
         app[TEAMS_ENDPOINT] = teams.endpoint(
             router=router,

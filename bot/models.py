@@ -157,6 +157,8 @@ class AlertEventKind(StrEnum):
     SNOOZE_EXPIRED = "snooze_expired"
     EVALUATION_ERROR = "evaluation_error"
     EVALUATION_RECOVERED = "evaluation_recovered"
+    #: A provisioning digest (bot.health): `detail` holds the digest view as JSON.
+    DIGEST = "digest"
 
 
 class AlertEvent(_Model):
@@ -279,3 +281,19 @@ class Writeback(_Model):
     attempts: int = 0
     next_attempt_at: datetime
     last_error: str | None = None
+
+
+class DigestSubscription(_Model):
+    """A conversation gets the provisioning digest daily or weekly at a local time."""
+
+    conversation_id: str
+    channel: ChannelKind
+    every: Literal["daily", "weekly"]
+    #: Local wall-clock time, `08:00`.
+    at: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    #: An IANA time zone name (zoneinfo), `UTC` or `Europe/Berlin`.
+    timezone: str = Field(min_length=1, max_length=64)
+    #: 0 = Monday; weekly only.
+    weekday: int | None = Field(default=None, ge=0, le=6)
+    created_by: str
+    created_at: datetime

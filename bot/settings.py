@@ -95,6 +95,8 @@ class Settings(BaseSettings):
 
     # Questions asked in plain language (`alertbot ask`, chat): the command catalog.
     questions_path: Path = CONFIG_DIR / "questions"
+    # Provisioning health KPIs (the digest and `health`): a catalog in the questions' format.
+    health_path: Path = CONFIG_DIR / "health"
 
     # The store (alerts, subscriptions, conversations, audit log, outbox).
     database_url: str = Field(default="sqlite+aiosqlite:///var/alertbot.db", min_length=1)

@@ -41,6 +41,7 @@ from bot.models import (
 )
 from bot.notify import DeliveryResult, describe_event
 from bot.store.base import AlertOperations, ConversationOperations, OutboxOperations
+from bot.views.digest import digest_of
 from bot.views.model import CardView
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,8 @@ class ChannelNotifier(Generic[Payload]):
 
     async def _deliver(self, delivery: _Delivery) -> DeliveryResult:
         event = delivery.item.event
+        if event.kind is AlertEventKind.DIGEST:
+            return await self._post_digest(delivery)
         if event.kind is AlertEventKind.FIRED:
             return await self._post_card(delivery)
         if event.kind is AlertEventKind.UPDATED:
@@ -203,6 +206,15 @@ class ChannelNotifier(Generic[Payload]):
             return self._unshowable(delivery.item)
         message_id = await self._post(delivery, card)
         return DeliveryResult.sent(message_id)
+
+    async def _post_digest(self, delivery: _Delivery) -> DeliveryResult:
+        """A provisioning digest: its view travels in the event (bot.health.delivery)."""
+        view = digest_of(delivery.item.event)
+        if view is None:
+            return DeliveryResult.permanent_failure("a digest without its view")
+        return DeliveryResult.sent(
+            await self._post(delivery, self._renderer.render(view), remember=False)
+        )
 
     async def _update_card(self, delivery: _Delivery) -> DeliveryResult:
         event = delivery.item.event

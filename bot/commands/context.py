@@ -10,6 +10,7 @@ from bot.alerts.handling import Actor
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.rule_model import Rule
 from bot.commands.base import Caller
+from bot.health.service import HealthService
 from bot.models import AuditEntry
 from bot.store import Store
 from bot.views.model import CommandHelp
@@ -36,6 +37,8 @@ class Services:
     log_analytics: LogAnalyticsTarget | None = None
     #: The registry's help entries (the help command lists them).
     commands: tuple[CommandHelp, ...] = ()
+    #: Provisioning health (`health`, `digest`); None when not set up.
+    health: HealthService | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from bot.commands.handlers.common import alert_view
 from bot.commands.parsing import ParseContext
 from bot.commands.registry import Empty, Invalid, Invocation, Parsed, Registry, Unknown
 from bot.errors import WorkspaceError
+from bot.health.service import HealthService
 from bot.models import STANDARD_CATEGORIES, Clock
 from bot.store import Store, StoreError
 from bot.views import help_view
@@ -75,6 +76,7 @@ class CommandRouter:
         registry: Registry = REGISTRY,
         fallback: Fallback | None = None,
         read_only_actions: Mapping[str, ReadOnlyAction] | None = None,
+        health: HealthService | None = None,
     ) -> None:
         self._registry = registry
         self._access = access
@@ -87,6 +89,7 @@ class CommandRouter:
             rules=rules,
             log_analytics=log_analytics,
             commands=registry.help(),
+            health=health,
         )
 
     async def handle_text(self, caller: Caller, text: str) -> Reply:

@@ -2,13 +2,15 @@
 
 1. Start the Playground (a local Teams) with tools/playground/admin.yml, pointed at the bot.
 2. Start the bot with the rules loaded but not scheduled; install the app in the team; as
-   the Playground's user (an alert admin) post `@bot subscribe all` in the team's
-   channel, through the real command path; check the store holds that subscription.
+   the Playground's user (an alert admin) post `@bot subscribe all` and `@bot digest
+   daily 08:00` in the team's channel, through the real command path; check the store
+   holds that subscription.
 3. Print the URL to open; the bot keeps serving meanwhile. The Playground shows only what
    arrives while its page is open (it drops what it buffered before, keeps no history), so:
 4. once a page has connected, restart the bot with the rules scheduled, first runs
-   spread over a few seconds: the demo's planted incidents fire and their cards arrive
-   in the channel. Each card posted or changed is also printed here. Ctrl-C stops both.
+   spread over a few seconds: the provisioning digest arrives first (the latest 08:00
+   one, caught up at start), then the demo's planted incidents fire and their cards
+   arrive in the channel. Each card posted or changed is also printed here. Ctrl-C stops both.
 
 Everything lives in a working directory that is emptied at each start (the database, the
 logs, the Playground's own log). The demo's logs end at the moment the bot starts (again,
@@ -22,7 +24,7 @@ import asyncio
 import shutil
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +42,9 @@ PLAYGROUND_PORT: Final = 56150
 BOT_PORT: Final = 3978
 #: First runs of the rules are spread over this many seconds once the page is open.
 SPREAD_SECONDS: Final = 20.0
+#: The channel also gets the provisioning digest; the bot sends the latest one (today's
+#: or yesterday's 08:00) when it starts with its scheduler, before the alerts fire.
+DIGEST_COMMAND: Final = "digest daily 08:00"
 #: How long the bot may take to answer `subscribe all`.
 ANSWER_SECONDS: Final = 30.0
 
@@ -164,13 +169,15 @@ class Demo:
         )
         async with client.stream() as events:
             await client.install(ids.team_id)
-            posted = await client.say(ids.channel_id, "subscribe all")
-            answer = await events.wait_for(
-                lambda e: e.conversation_id == posted.conversation_id,
-                within=ANSWER_SECONDS,
-                what="answer from the bot",
-            )
-        self.say(f"  the bot answered: {answer.text or card_summary(answer.card or {})}")
+            for command in ("subscribe all", DIGEST_COMMAND):
+                posted = await client.say(ids.channel_id, command)
+                answer = await events.wait_for(
+                    _in_conversation(posted.conversation_id),
+                    within=ANSWER_SECONDS,
+                    what="answer from the bot",
+                )
+                shown = answer.text or card_summary(answer.card or {})
+                self.say(f"  `{command}`: the bot answered: {shown}")
         if not await self._subscribed(ids.channel_id):
             raise StartupError(f"the channel is not subscribed after that answer ({answer.text})")
 
@@ -232,3 +239,7 @@ class Demo:
         what = "new card" if event.action == "createMessage" else "card changed"
         now = datetime.now().strftime("%H:%M:%S")
         return f"  {now} {what} in {where}: {card_summary(event.card or {})}"
+
+
+def _in_conversation(conversation_id: str) -> Callable[[Event], bool]:
+    return lambda event: event.conversation_id == conversation_id

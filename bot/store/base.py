@@ -31,6 +31,7 @@ from bot.models import (
     AuditEntry,
     ChannelKind,
     ConversationRef,
+    DigestSubscription,
     DimensionState,
     ExternalLink,
     Mute,
@@ -186,6 +187,18 @@ class ConversationOperations(Protocol):
         ...
 
 
+class DigestOperations(Protocol):
+    """Provisioning digest schedules, one per conversation (bot.health)."""
+
+    async def save_digest(self, subscription: DigestSubscription) -> None:
+        """Add or replace the conversation's schedule; its reference must be stored first."""
+        ...
+
+    async def delete_digest(self, conversation_id: str) -> bool: ...
+
+    async def list_digests(self) -> list[DigestSubscription]: ...
+
+
 class AuditOperations(Protocol):
     """The record of human actions."""
 
@@ -309,6 +322,7 @@ class StoreOperations(
     AuditOperations,
     OutboxOperations,
     ExternalOperations,
+    DigestOperations,
     Protocol,
 ):
     """Everything that can be read or written, alone or inside one transaction."""

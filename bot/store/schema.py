@@ -47,6 +47,7 @@ from bot.models import (
     AuditEntry,
     ChannelKind,
     ConversationRef,
+    DigestSubscription,
     DimensionState,
     ExternalLink,
     Mute,
@@ -330,6 +331,28 @@ class SubscriptionRow(Base):
 
 def subscription_values(subscription: Subscription) -> dict[str, Any]:
     return subscription.model_dump()
+
+
+class DigestSubscriptionRow(Base):
+    """A conversation's provisioning digest schedule (one per conversation)."""
+
+    __tablename__ = "digest_subscriptions"
+
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.conversation_id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(20))
+    every: Mapped[str] = mapped_column(String(10))
+    at: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    weekday: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(chat_text(200))
+    created_at: Mapped[datetime]
+
+    def to_model(self) -> DigestSubscription:
+        return DigestSubscription.model_validate(
+            {**{c.name: getattr(self, c.name) for c in self.__table__.columns}}
+        )
 
 
 class AuditRow(Base):

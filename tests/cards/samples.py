@@ -31,6 +31,7 @@ from bot.views import (
     subscription_list_view,
 )
 from bot.workspace.base import Column, QueryResult
+from tests.cards.digest_samples import digest_views, huge_digest_views
 
 NOW = datetime(2026, 5, 4, 10, 50, tzinfo=UTC)
 OPENED = datetime(2026, 5, 4, 10, 42, tzinfo=UTC)
@@ -231,6 +232,7 @@ def sample_views() -> dict[str, CardView]:
     )
     views["query-line"] = query_result_view(query_result(30), kql=kql, chart="line")
     views["query-empty"] = query_result_view(query_result(0), kql=kql)
+    views.update(digest_views(NOW))
     return views
 
 
@@ -260,6 +262,7 @@ def huge_views() -> dict[str, CardView]:
         "huge-query": query_result_view(wide, kql=rule.query, chart="bar"),
         "huge-error": reply_view(error, rule, now=NOW),
         "huge-rule": rule_detail_view(rule, health=None, open_alerts=0, now=NOW),
+        **huge_digest_views(NOW),
     }
 
 

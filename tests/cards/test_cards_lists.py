@@ -33,6 +33,8 @@ ISSUE_COMMANDS = [
     "rule <id>",
     "run <rule id>",
     "help",
+    "health [job or app]",
+    "digest [now|daily 08:00 [tz]|weekly mon 08:00|off]",
 ]
 
 

@@ -27,11 +27,13 @@ from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.reload import RuleBook
 from bot.alerts.rule_model import Rule
 from bot.alerts.rules import load_rules
+from bot.ask.catalog import Catalog, load_catalog
 from bot.channels.teams.cards import Card, CardRenderer
 from bot.commands.access import AccessPolicy, GroupMembership
 from bot.commands.base import Caller, Principal, Reply
 from bot.commands.parsing import ParseContext
 from bot.commands.router import CommandRouter, Fallback, ReadOnlyAction
+from bot.health.service import HealthService
 from bot.models import STANDARD_CATEGORIES, AuditEntry, ChannelKind, ConversationRef
 from bot.store.sql import SqlStore, open_store
 from bot.views import CardView
@@ -39,6 +41,8 @@ from bot.workspace.demo import DemoSpec, load_demo
 from bot.workspace.local import LocalWorkspace
 from tests.cards.conftest import nodes, texts
 from tests.support.alerting import CATALOG, DEMO_NOW, sqlite_url
+
+HEALTH_CATALOG = Path(__file__).resolve().parents[2] / "config" / "health"
 
 TENANT = "6417b88f-b93c-4137-8a73-e7e3daadd60a"
 OTHER_TENANT = "1937262c-4846-4096-bc30-aee3e77d5363"
@@ -69,6 +73,11 @@ def demo_workspace() -> LocalWorkspace:
 @functools.cache
 def catalog() -> tuple[Rule, ...]:
     return tuple(load_rules([CATALOG]))
+
+
+@functools.cache
+def health_catalog() -> Catalog:
+    return load_catalog([HEALTH_CATALOG])
 
 
 def parse_context() -> ParseContext:
@@ -165,6 +174,7 @@ class ChatHarness:
             clock=clock,
             fallback=fallback,
             read_only_actions=read_only_actions,
+            health=HealthService(workspace=demo_workspace(), catalog=health_catalog(), clock=clock),
         )
         who = person or (ADMIN if admin else READER)
         harness = cls(router, store, pipeline, rules, clock, caller_for(who, conversation_id))

@@ -26,6 +26,7 @@ from bot.store.schema import EvaluationRow
 from bot.store.sql._common import reuse, unavailable
 from bot.store.sql.alerts import AlertSql
 from bot.store.sql.conversations import ConversationSql
+from bot.store.sql.digests import DigestSql
 from bot.store.sql.external import ExternalSql
 from bot.store.sql.known import KnownConversations
 from bot.store.sql.outbox import OutboxSql
@@ -49,7 +50,7 @@ async def open_store(
     return SqlStore(engine)
 
 
-class SqlOperations(AlertSql, ConversationSql, OutboxSql, ExternalSql, StoreOperations):
+class SqlOperations(AlertSql, ConversationSql, OutboxSql, ExternalSql, DigestSql, StoreOperations):
     """Every operation, run in whatever transaction `scope` provides."""
 
 

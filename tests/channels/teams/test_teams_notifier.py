@@ -31,6 +31,7 @@ from bot.notify import DeliveryResult, OutboxDispatcher
 from bot.store import new_outbox_item
 from bot.store.sql import SqlStore
 from tests.cards.conftest import texts
+from tests.cards.digest_samples import digest_views
 from tests.cards.samples import NOW, alert, job_rule
 from tests.channels.teams.conftest import (
     BOT_ID,
@@ -140,6 +141,24 @@ async def test_a_fired_alert_starts_a_thread_in_the_channel(harness: Harness) ->
     posted = result.message_id or ""
     assert result == DeliveryResult.sent(posted)
     assert harness.fake.messages[posted].conversation_id == f"{CHANNEL};messageid={posted}"
+
+
+async def test_a_digest_is_posted_as_its_card_in_the_channel(harness: Harness) -> None:
+    view = digest_views(NOW)["digest"]
+    event = AlertEvent(
+        kind=AlertEventKind.DIGEST, at=NOW, rule_id="provisioning-digest",
+        detail=view.model_dump_json(),
+    )  # fmt: skip
+    result = await harness.notifier.deliver(await harness.queue(event))
+    [create] = harness.fake.calls
+    assert create.kind == "create"
+    assert create.card is not None
+    assert view.summary in texts(create.card)
+    assert "Unauthorized ×25" in texts(create.card)
+    assert result.outcome == "sent"
+    broken = event.model_copy(update={"detail": "{not json", "at": NOW + timedelta(days=1)})
+    refused = await harness.notifier.deliver(await harness.queue(broken))
+    assert refused.outcome != "sent"
 
 
 async def test_a_fired_alert_in_a_personal_chat_is_a_message(harness: Harness) -> None:

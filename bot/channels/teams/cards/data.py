@@ -11,10 +11,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from bot.channels.teams.cards.digest_data import digest_data
 from bot.channels.teams.cards.timefmt import when
 from bot.models import AlertStatus
 from bot.views.answer import AnswerView
 from bot.views.choices import ChoicesView
+from bot.views.digest import DigestView
 from bot.views.model import (
     AlertCardView,
     AlertListView,
@@ -66,6 +68,7 @@ TEMPLATES: Final[dict[type[CardView], str]] = {
     ChoicesView: "choices.json",
     QueryResultView: "query-result.json",
     AnswerView: "answer.json",
+    DigestView: "digest.json",
 }
 
 
@@ -201,4 +204,5 @@ _SHAPERS: Final[dict[type[CardView], Callable[[CardView, dict[str, Any]], None]]
     RuleListView: _rules,
     RuleDetailView: _rule,
     ChoicesView: _choices,
+    DigestView: digest_data,
 }

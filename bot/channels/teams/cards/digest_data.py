@@ -1,0 +1,70 @@
+"""The digest card's data (cards/digest.json): the neutral DigestView in Teams' words. Pure.
+
+Each job is one table row: its status word and colour, events, success rate with its
+change against the previous period, failures, disables and deletes, the last event
+(`{{DATE()}}`/`{{TIME()}}`) and its top error codes with counts, so every number the
+chart shows is also in text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from bot.channels.teams.cards.timefmt import when
+from bot.views.digest import DigestJob, DigestView, JobStatus
+
+_HEADERS: Final = (
+    "Job",
+    "Events",
+    "Success",
+    "Failures",
+    "Disables/deletes",
+    "Last event",
+    "Top errors",
+)
+_STATUS: Final[dict[JobStatus, tuple[str, str]]] = {
+    "failing": ("Failing", "Attention"),
+    "silent": ("Silent", "Warning"),
+    "degraded": ("Lower success rate", "Warning"),
+    "healthy": ("Healthy", "Good"),
+}
+
+
+def digest_data(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, DigestView)
+    data["summary_style"] = "good" if view.quiet else "attention"
+    data["has_jobs"] = bool(view.jobs)
+    data["headers"] = list(_HEADERS)
+    data["rows"] = [_row(job, view) for job in view.jobs]
+    del data["jobs"], data["as_of"]
+
+
+def _row(job: DigestJob, view: DigestView) -> dict[str, Any]:
+    status, color = _STATUS[job.status]
+    return {
+        "app": job.app,
+        "status": status,
+        "color": color,
+        "events": str(job.events),
+        "rate": "–" if job.success_rate is None else f"{job.success_rate:.1f}%",
+        "change": _change(job.rate_change),
+        "failures": str(job.failure),
+        "failure_color": "Attention" if job.failure else "Default",
+        "removals": str(job.disables_deletes),
+        "last": _last(job, view),
+        "last_color": "Warning" if job.status == "silent" else "Default",
+        "errors": ", ".join(f"{e.code} ×{e.count}" for e in job.top_errors) or "–",
+    }
+
+
+def _change(points: float | None) -> str:
+    if points is None:
+        return "new"
+    if points == 0:
+        return "±0 pts"
+    return f"{points:+.1f} pts"
+
+
+def _last(job: DigestJob, view: DigestView) -> str:
+    at = when(job.last_event, now=view.as_of)
+    return f"{at} ({job.hours_since_last:.0f} h ago)" if job.status == "silent" else at

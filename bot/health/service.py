@@ -1,0 +1,73 @@
+"""Provisioning health for chat: the digest of every job, or `health` for one job or app.
+
+Built once with the workspace and the health catalog (config/health); each call runs the
+catalog's KPI commands over the period that ends now and returns a DigestView.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.ask.catalog import Catalog
+from bot.health.digest import collect, digest_view
+from bot.health.kpis import JobHealth, check_catalog, job_health
+from bot.models import Clock
+from bot.views.digest import DigestView
+from bot.workspace.base import Workspace
+
+DAY = timedelta(hours=24)
+#: The longest `health` window (the workbook's TimeRange goes up to 90 days).
+MAX_WINDOW = timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class NoSuchJob:
+    """No job or app by that name logged events in the window; `known` lists those that did."""
+
+    target: str
+    window: timedelta
+    known: tuple[str, ...]
+
+
+class HealthService:
+    def __init__(self, *, workspace: Workspace, catalog: Catalog, clock: Clock) -> None:
+        check_catalog(catalog)
+        self._workspace, self._catalog, self._clock = workspace, catalog, clock
+        #: Called after a `digest` command changed a schedule (the scheduler re-reads them).
+        self.on_schedule_change: Callable[[], Awaitable[None]] | None = None
+
+    async def digest(self, *, period: timedelta = DAY) -> DigestView:
+        """Every job over the `period` ending now, compared with the period before."""
+        now = self._clock()
+        data = await collect(self._workspace, self._catalog, (now - period, now))
+        return digest_view(data, now=now)
+
+    async def job(self, target: str, *, window: timedelta = DAY) -> DigestView | NoSuchJob:
+        """One job (by JobId, app name, or the start of either) with its cycles."""
+        now = self._clock()
+        span = (now - min(window, MAX_WINDOW), now)
+        jobs = await job_health(self._workspace, self._catalog, span)
+        found = find_job(jobs, target)
+        if found is None:
+            return NoSuchJob(target, window, tuple(sorted(job.app for job in jobs)))
+        data = await collect(self._workspace, self._catalog, span, job=found.job_id)
+        return digest_view(data, now=now, title=f"Health: {found.app}")
+
+
+def find_job(jobs: list[JobHealth], target: str) -> JobHealth | None:
+    """The job whose id or app name is `target`, else the one that starts with it, else the
+    only one that contains it (case-insensitive)."""
+    key = target.strip().casefold()
+    if not key:
+        return None
+    for test in (
+        lambda text: text == key,
+        lambda text: text.startswith(key),
+        lambda text: key in text,
+    ):
+        matches = [j for j in jobs if test(j.job_id.casefold()) or test(j.app.casefold())]
+        if len(matches) == 1:
+            return matches[0]
+    return None

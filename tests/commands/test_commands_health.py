@@ -1,0 +1,72 @@
+"""`health [job|app] [window]` and `digest now` through the real router on the demo logs.
+
+Figures are checked against the health catalog's KQL run directly (bot.health.kpis), and
+the planted ServiceNow spike (25 Unauthorized failures) and silent AD job must show.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.health import kpis
+from bot.views.digest import DigestView
+from bot.workspace.demo.scenarios import FAILURE_SPIKE_COUNT
+from tests.support.alerting import DEMO_NOW
+from tests.support.chat import ChatHarness, demo_workspace, health_catalog
+
+DAY = (DEMO_NOW - timedelta(hours=24), DEMO_NOW)
+
+
+async def test_health_of_every_job_is_the_digest(chat: ChatHarness) -> None:
+    reply = await chat.say("health")
+    view = reply.view
+    assert isinstance(view, DigestView)
+    expected = await kpis.job_health(demo_workspace(), health_catalog(), DAY)
+    assert {job.job_id: job.events for job in view.jobs} == {j.job_id: j.events for j in expected}
+    first = view.jobs[0]
+    assert (first.app, first.status, first.failure) == (
+        "ServiceNow",
+        "failing",
+        FAILURE_SPIKE_COUNT,
+    )
+    assert [e.code for e in first.top_errors] == ["Unauthorized"]
+    silent = [job for job in view.jobs if job.status == "silent"]
+    assert [job.app for job in silent] == ["corp.woodgrove.com"]
+    assert "need attention" in view.summary
+    assert "Unauthorized ×25" in reply.card_text
+    assert "Failures per day" in reply.card_text  # the chart's fallback table title
+
+
+async def test_health_of_one_app_has_its_cycles(chat: ChatHarness) -> None:
+    reply = await chat.say("health Workday")
+    view = reply.view
+    assert isinstance(view, DigestView)
+    assert view.title.startswith("Health: Workday")
+    (job,) = view.jobs
+    found = await kpis.cycles(demo_workspace(), health_catalog(), DAY, job=job.job_id)
+    assert view.cycles is not None
+    assert [row.cells[0] for row in view.cycles.rows] == [c.cycle_id for c in found][:48]
+    assert sum(c.events for c in found) == job.events
+    assert job.disables_deletes >= 60  # the planted bulk termination
+    assert "Success / Failure / Skipped / Warning" in reply.card_text
+
+
+async def test_a_window_and_unknown_names_are_answered_plainly(chat: ChatHarness) -> None:
+    week = await chat.say("health servicenow 7d")
+    assert isinstance(week.view, DigestView)
+    assert "Last 7 days" in week.view.period
+    unknown = await chat.say("health nosuchapp")
+    assert unknown.view is None
+    assert "nosuchapp" in (unknown.text or "")
+    assert "ServiceNow" in (unknown.text or "")
+    too_long = await chat.say("health workday 400d")
+    assert "90d" in (too_long.text or "")
+
+
+async def test_digest_now_is_for_admins(chat: ChatHarness, reader: ChatHarness) -> None:
+    shown = await chat.say("digest now")
+    assert isinstance(shown.view, DigestView)
+    refused = await reader.say("digest now")
+    assert refused.view is None
+    bad = await chat.say("digest weekly 08:00")
+    assert "which day" in (bad.text or "")
