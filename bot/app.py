@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -36,6 +36,8 @@ from bot.ask.catalog import Catalog, load_catalog
 from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
 from bot.channels.presenter import AlertPresenter
+from bot.channels.slack import SLACK_APP, SlackChannel
+from bot.channels.slack import add_routes as add_slack_routes
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
 from bot.channels.teams.cards import CardRenderer
@@ -176,20 +178,43 @@ def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
     return None
 
 
+def slack_channel(settings: Settings) -> SlackChannel | None:
+    """The Slack side when a bot token is set; None: Slack is off."""
+    if settings.slack_bot_token is None:
+        return None
+    secret, app_token = settings.slack_signing_secret, settings.slack_app_token
+    return SlackChannel(
+        bot_token=settings.slack_bot_token.get_secret_value(),
+        signing_secret=secret.get_secret_value()
+        if settings.slack_mode == "http" and secret
+        else None,
+        app_token=app_token.get_secret_value() if app_token else None,
+        api_url=settings.slack_api_url,
+    )
+
+
+def _presenter(app: web.Application) -> AlertPresenter:
+    return AlertPresenter(
+        store=app[STORE],
+        rules=app[RULES],
+        clock=app[CLOCK],
+        log_analytics=log_analytics_target(app[SETTINGS]),
+    )
+
+
 def build_notifier(
-    app: web.Application, *, teams: TeamsChannel, renderer: CardRenderer
+    app: web.Application,
+    *,
+    teams: TeamsChannel,
+    renderer: CardRenderer,
+    slack: SlackChannel | None = None,
 ) -> Notifier:
     settings = app[SETTINGS]
     if settings.notifier == "file":
         return FileNotifier(settings.notifier_file)
     if settings.notifier == "log":
         return LogNotifier()
-    presenter = AlertPresenter(
-        store=app[STORE],
-        rules=app[RULES],
-        clock=app[CLOCK],
-        log_analytics=log_analytics_target(settings),
-    )
+    presenter = _presenter(app)
     # Each delivery ends well within the dispatcher's limit per delivery (lease / batch).
     budget = min(TEAMS_DELIVERY_BUDGET, settings.outbox_lease_seconds / DISPATCH_BATCH * 0.8)
     notifiers: dict[ChannelKind, Notifier] = {
@@ -197,6 +222,10 @@ def build_notifier(
             store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
         ),
     }
+    if slack is not None:
+        notifiers[ChannelKind.SLACK] = slack.notifier(
+            store=app[STORE], presenter=presenter, time_budget=budget
+        )
     return RoutingNotifier(notifiers)
 
 
@@ -215,6 +244,7 @@ def create_app(
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
     renderer = CardRenderer()
+    slack = slack_channel(settings)
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[CLOCK] = now
@@ -223,13 +253,15 @@ def create_app(
         [
             _store_ctx,
             _workspace_ctx,
-            partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer),
-            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions),
+            partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer, slack=slack),
+            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions, slack=slack),
             _schedule_ctx,
         ]
     )
     add_routes(app)
     add_teams_routes(app)
+    if slack is not None and settings.slack_mode == "http":
+        add_slack_routes(app)
     return app
 
 
@@ -254,9 +286,10 @@ async def _delivery_ctx(
     notifier: Notifier | None,
     teams: TeamsChannel,
     renderer: CardRenderer,
+    slack: SlackChannel | None,
 ) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    notifier = notifier or build_notifier(app, teams=teams, renderer=renderer)
+    notifier = notifier or build_notifier(app, teams=teams, renderer=renderer, slack=slack)
     dispatcher = OutboxDispatcher(
         store=app[STORE],
         notifier=notifier,
@@ -281,17 +314,25 @@ async def _delivery_ctx(
 
 
 async def _chat_ctx(
-    app: web.Application, *, teams: TeamsChannel, renderer: CardRenderer, questions: Catalog
+    app: web.Application,
+    *,
+    teams: TeamsChannel,
+    renderer: CardRenderer,
+    questions: Catalog,
+    slack: SlackChannel | None,
 ) -> AsyncIterator[None]:
-    """People in chat: the command router behind Teams' POST /api/messages; text that is
-    no command is a question for the catalog (bot.ask)."""
+    """People in chat: the command router behind Teams' POST /api/messages and Slack
+    (POST /slack/events or Socket Mode); text that is no command is a question for the
+    catalog (bot.ask)."""
     settings = app[SETTINGS]
     answers = ChatAnswers(
         Asker(catalog=questions, workspace=app[WORKSPACE], clock=app[CLOCK]),
         log_analytics=log_analytics_target(settings),
     )
     async with _group_membership(settings) as membership:
-        access = AccessPolicy.from_settings(settings, membership=membership)
+        access = AccessPolicy.from_settings(
+            settings, membership=membership, **(await _slack_access(settings, slack))
+        )
         router = CommandRouter(
             store=app[STORE],
             pipeline=app[PIPELINE],
@@ -309,7 +350,41 @@ async def _chat_ctx(
             gate=EdgeGate(access),
             clock=app[CLOCK],
         )
-        yield
+        if slack is None:
+            yield
+            return
+        slack.listen(
+            router=router,
+            store=app[STORE],
+            gate=EdgeGate(access),
+            clock=app[CLOCK],
+            alert_view=_presenter(app).alert_view,
+            slash_command=settings.slack_slash_command,
+        )
+        app[SLACK_APP] = slack.app
+        if settings.slack_mode == "socket":
+            await slack.start_socket_mode()
+            log.info("slack: connected in Socket Mode")
+        try:
+            yield
+        finally:
+            await slack.close()
+
+
+async def _slack_access(settings: Settings, slack: SlackChannel | None) -> dict[str, Any]:
+    """Slack's allow-list (the configured workspaces, else the bot token's) and admins."""
+    if slack is None:
+        return {}
+    teams = settings.slack_allowed_team_ids or tuple(
+        t for t in [await slack.team_id()] if t is not None
+    )
+    admins = slack.admins(
+        user_ids=settings.slack_admin_user_ids, usergroup_ids=settings.slack_admin_usergroup_ids
+    )
+    return {
+        "allowed_orgs": {ChannelKind.SLACK: teams},
+        "channel_admins": {ChannelKind.SLACK: admins},
+    }
 
 
 @asynccontextmanager

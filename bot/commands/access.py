@@ -214,13 +214,21 @@ class AccessPolicy:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, membership: GroupMembership | None = None
+        cls,
+        settings: Settings,
+        *,
+        membership: GroupMembership | None = None,
+        allowed_orgs: Mapping[ChannelKind, Iterable[str] | None] | None = None,
+        channel_admins: Mapping[ChannelKind, ChannelAdmins] | None = None,
     ) -> AccessPolicy:
+        """The policy the settings describe; other channels add their allow-lists and admins."""
         return cls(
             admin_user_ids=settings.admin_object_ids,
             admin_group_ids=settings.admin_group_ids,
             allowed_tenants=allowed_tenants(settings),
             membership=membership,
+            allowed_orgs=allowed_orgs,
+            channel_admins=channel_admins,
         )
 
     def org_allowed(self, principal: Principal) -> bool:
