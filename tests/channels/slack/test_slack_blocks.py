@@ -47,7 +47,8 @@ def test_a_firing_alert_has_its_buttons_with_their_data() -> None:
         "version": firing.version,
     }
     assert by_id["alert.ack"]["style"] == "primary"
-    assert by_id["alert.resolve"]["style"] == "danger" and "confirm" in by_id["alert.resolve"]
+    assert by_id["alert.resolve"]["style"] == "danger"
+    assert "confirm" in by_id["alert.resolve"]
     options = [json.loads(o["value"])["duration"] for o in by_id["alert.snooze"]["options"]]
     assert options == ["1h", "4h", "24h", "7d"]
     assert message.blocks[0]["type"] == "header"
@@ -57,7 +58,8 @@ def test_a_firing_alert_has_its_buttons_with_their_data() -> None:
 def test_a_snoozed_alert_offers_to_end_the_snooze() -> None:
     message = RENDERER.render(alert_card_view(alert(AlertStatus.SNOOZED), job_rule(), now=NOW))
     ids = [e["action_id"] for e in elements(message)]
-    assert "alert.unsnooze" in ids and "alert.snooze" not in ids
+    assert "alert.unsnooze" in ids
+    assert "alert.snooze" not in ids
     assert "*Snoozed* until <!date^" in json.dumps(message.blocks)
 
 
