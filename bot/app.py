@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import web
 
@@ -38,6 +38,7 @@ from bot.ask.service import Asker
 from bot.channels.presenter import AlertPresenter
 from bot.channels.slack import SLACK_APP, SlackChannel
 from bot.channels.slack import add_routes as add_slack_routes
+from bot.channels.slack.wiring import slack_access, slack_channel
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
 from bot.channels.teams.cards import CardRenderer
@@ -178,21 +179,6 @@ def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
     return None
 
 
-def slack_channel(settings: Settings) -> SlackChannel | None:
-    """The Slack side when a bot token is set; None: Slack is off."""
-    if settings.slack_bot_token is None:
-        return None
-    secret, app_token = settings.slack_signing_secret, settings.slack_app_token
-    return SlackChannel(
-        bot_token=settings.slack_bot_token.get_secret_value(),
-        signing_secret=secret.get_secret_value()
-        if settings.slack_mode == "http" and secret
-        else None,
-        app_token=app_token.get_secret_value() if app_token else None,
-        api_url=settings.slack_api_url,
-    )
-
-
 def _presenter(app: web.Application) -> AlertPresenter:
     return AlertPresenter(
         store=app[STORE],
@@ -331,7 +317,7 @@ async def _chat_ctx(
     )
     async with _group_membership(settings) as membership:
         access = AccessPolicy.from_settings(
-            settings, membership=membership, **(await _slack_access(settings, slack))
+            settings, membership=membership, **(await slack_access(settings, slack))
         )
         router = CommandRouter(
             store=app[STORE],
@@ -369,22 +355,6 @@ async def _chat_ctx(
             yield
         finally:
             await slack.close()
-
-
-async def _slack_access(settings: Settings, slack: SlackChannel | None) -> dict[str, Any]:
-    """Slack's allow-list (the configured workspaces, else the bot token's) and admins."""
-    if slack is None:
-        return {}
-    teams = settings.slack_allowed_team_ids or tuple(
-        t for t in [await slack.team_id()] if t is not None
-    )
-    admins = slack.admins(
-        user_ids=settings.slack_admin_user_ids, usergroup_ids=settings.slack_admin_usergroup_ids
-    )
-    return {
-        "allowed_orgs": {ChannelKind.SLACK: teams},
-        "channel_admins": {ChannelKind.SLACK: admins},
-    }
 
 
 @asynccontextmanager

@@ -51,11 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_alert_commands(commands)
     manifest = commands.add_parser(
         "manifest",
-        help="build the Teams app package (manifest.json and icons, zipped)",
-        description="Build the sideloadable Teams app package from manifest/ and the settings.",
+        help="build the Teams app package (manifest.json and icons, zipped), or print the "
+        "Slack app manifest",
+        description="Build the sideloadable Teams app package from manifest/ and the settings; "
+        "with --slack, print the Slack app manifest (YAML) instead.",
     )
     manifest.add_argument(
         "--out", type=Path, default=Path("dist/app.zip"), help="zip to write (default: %(default)s)"
+    )
+    manifest.add_argument(
+        "--slack", action="store_true", help="print the Slack app manifest (YAML) to paste"
     )
     _add_demo_command(commands)
     return parser
@@ -157,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _evaluate(settings, args)
     if args.command == "ask":
         return _ask(settings, args)
+    if args.command == "manifest" and args.slack:
+        return _slack_manifest(settings)
     if args.command == "manifest":
         return _manifest(settings, args.out)
     if args.command == "demo":
@@ -262,6 +269,16 @@ def _manifest(settings: Settings, out: Path) -> int:
         print(write_package(settings, COMMANDS, out))
     except ConfigError as error:
         return _fail("cannot build the app package:\n" + "\n".join(error.problems), EXIT_USAGE)
+    return EXIT_OK
+
+
+def _slack_manifest(settings: Settings) -> int:
+    from bot.channels.slack.manifest import manifest_yaml
+
+    try:
+        print(manifest_yaml(settings), end="")
+    except ConfigError as error:
+        return _fail("cannot build the Slack manifest:\n" + "\n".join(error.problems), EXIT_USAGE)
     return EXIT_OK
 
 
