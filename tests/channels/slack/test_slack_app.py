@@ -26,7 +26,7 @@ from bot.app import create_app
 from bot.models import AlertEventKind, AlertStatus, OutboxStatus
 from bot.settings import Settings
 from bot.store import Store
-from bot.web import STORE
+from bot.web import RULES, STORE
 from tests.channels.teams.conftest import CHANNEL, USER_AAD, MakeClient, channel, message
 from tests.channels.teams.fake_connector import FakeConnector
 from tests.support.alerting import CATALOG, DEMO_NOW, sqlite_url
@@ -159,7 +159,8 @@ async def test_one_alert_in_slack_and_teams_acknowledged_from_slack(
     await harness.sent(CHANNEL, AlertEventKind.FIRED)
     posted = harness.alert_message()
     [alert] = await harness.store.list_alerts(open_only=True)
-    assert "Failures on a business-critical" in posted.blocks[0]["text"]["text"]
+    rule = harness.client.app[RULES].get(alert.rule_id)
+    assert posted.blocks[0]["text"]["text"].endswith(rule.title)
     assert [alert.id] == [a.id for a in await harness.store.list_alerts()]
 
     # Acknowledge in Slack: acked at once, the message edited in place, the Teams card too.
