@@ -346,6 +346,7 @@ async def _chat_ctx(
             clock=app[CLOCK],
             alert_view=_presenter(app).alert_view,
             slash_command=settings.slack_slash_command,
+            entra=membership.user_by_email if membership and _maps_slack_emails(settings) else None,
         )
         app[SLACK_APP] = slack.app
         if settings.slack_mode == "socket":
@@ -357,10 +358,15 @@ async def _chat_ctx(
             await slack.close()
 
 
+def _maps_slack_emails(settings: Settings) -> bool:
+    return settings.slack_enabled and settings.slack_map_emails_to_entra
+
+
 @asynccontextmanager
 async def _group_membership(settings: Settings) -> AsyncIterator[GraphGroupMembership | None]:
-    """Admin groups are looked up in Microsoft Graph, with the Azure credential."""
-    if not settings.admin_group_ids:
+    """Admin groups (and, for Slack, users by email) are looked up in Microsoft Graph, with
+    the Azure credential."""
+    if not settings.admin_group_ids and not _maps_slack_emails(settings):
         yield None
         return
     from bot.workspace.azure import build_credential
