@@ -249,3 +249,31 @@ async def test_another_workspace_is_refused(harness: Harness) -> None:
     assert (await harness.post(other.signed_json(event))).status == 200
     await asyncio.sleep(0.5)
     assert await harness.store.get_conversation(f"slack:T0OTHER001:{ALERTS}") is None
+
+
+async def test_a_direct_message_and_the_slash_command_use_the_same_commands(
+    harness: Harness,
+) -> None:
+    im = harness.slack.state.im_with(READER)
+    event = harness.requests.message_im(READER, im.id, "rules")
+    signed = harness.requests.signed_json(harness.requests.event_callback(event))
+    assert (await harness.post(signed)).status == 200
+    [answer] = await eventually(
+        lambda: [
+            m for m in harness.slack.state.messages_in(im.id, include_replies=True) if m.bot_id
+        ]
+    )
+    assert "Alert rules" in json.dumps(answer.blocks)
+    assert (await harness.store.get_conversation(f"slack:T0TEAM0001:{im.id}")).kind == "direct"  # type: ignore[union-attr]
+
+    url = harness.slack.response_urls.issue(ALERTS, None, READER)
+    command = harness.requests.slash_command(
+        command="/entra", text="subscribe all", user=READER, channel=ALERTS, response_url=url
+    )
+    response = await harness.post(harness.requests.signed_form(command))
+    assert response.status == 200
+    refused = await eventually(
+        lambda: [m for m in harness.slack.state.messages_in(ALERTS) if m.via != "api"]
+    )
+    assert "admin" in refused[0].text
+    assert await harness.store.list_subscriptions(SLACK_CONVERSATION) == []
