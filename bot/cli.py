@@ -188,8 +188,19 @@ def _serve(settings: Settings) -> int:
     except ConfigError as error:
         problems = "\n".join(f"  {p}" for p in error.problems)
         return _fail(f"not starting: the rules are invalid:\n{problems}", EXIT_USAGE)
+    if settings.slack_enabled:
+        from bot.channels.slack.wiring import preflight
+
+        slack_problems = asyncio.run(preflight(settings))
+        if slack_problems:
+            problems = "\n".join(f"  {p}" for p in slack_problems)
+            return _fail(f"not starting:\n{problems}", EXIT_USAGE)
     print(f"alertbot serving on http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None)
+    except ConfigError as error:  # found at start-up (e.g. Slack refused the bot token)
+        problems = "\n".join(f"  {p}" for p in error.problems)
+        return _fail(f"not starting:\n{problems}", EXIT_USAGE)
     return EXIT_OK
 
 

@@ -127,6 +127,13 @@ class SlackChannel:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the Web API client's HTTP session, if it opened one."""
+        session = self.client.session
+        if session is not None and not session.closed:
+            await session.close()
 
     def notifier(
         self, *, store: NotifierStore, presenter: AlertPresenter, time_budget: float = TIME_BUDGET

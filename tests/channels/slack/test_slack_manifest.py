@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.channels.slack.manifest import build_manifest
 from bot.errors import ConfigError
+from bot.playground.processes import free_port
 from bot.settings import Settings
 
 
@@ -68,3 +70,28 @@ def test_alertbot_manifest_slack_prints_yaml() -> None:
         env={"PATH": "/usr/bin:/bin"},
     ).stdout
     assert yaml.safe_load(printed)["settings"]["socket_mode_enabled"] is True
+
+
+def test_a_refused_bot_token_stops_serve_with_a_clear_message(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ALERTBOT_SLACK_BOT_TOKEN": "xoxb-wrong",
+        "ALERTBOT_SLACK_APP_TOKEN": "xapp-wrong",
+        "ALERTBOT_SLACK_API_URL": "http://127.0.0.1:9/api/",
+        "ALERTBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "ALERTBOT_SCHEDULER_ENABLED": "false",
+        "ALERTBOT_PORT": str(free_port()),
+        "ALERTBOT_DEMO_SIZE": "small",
+        "ALERTBOT_DEMO_DAYS": "2",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=240,
+    )
+    assert done.returncode == 2
+    assert "Slack could not be reached at ALERTBOT_SLACK_API_URL" in done.stderr
+    assert "Traceback" not in done.stderr
