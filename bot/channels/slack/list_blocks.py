@@ -207,6 +207,6 @@ def result_message(view: ResultCardView) -> SlackMessage:
         chart = view.chart
         blocks += table_blocks(chart.table if chart is not None else view.table)
         if chart is not None:
-            blocks += _note(f"{chart.title} (as a table; the chart is in Teams)")
+            blocks += _note(f"{chart.title}, as a table")
     blocks.append({"type": "section", "text": mrkdwn(code(view.query_lines))})
     return SlackMessage(text=text, blocks=blocks)
