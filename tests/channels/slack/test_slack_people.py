@@ -68,3 +68,23 @@ async def test_a_slack_user_is_mapped_to_the_entra_user_with_the_same_email(
         assert (nobody.name, nobody.entra_object_id) == (None, None)
     finally:
         await graph.close()
+
+
+def test_the_audit_log_names_a_mapped_slack_user_by_their_entra_id() -> None:
+    from datetime import UTC, datetime
+
+    from bot.channels.slack.conversations import caller
+    from bot.commands.context import CommandContext
+
+    now = datetime(2026, 5, 4, tzinfo=UTC)
+    mapped = caller(
+        team_id="T0TEAM0001",
+        user_id="U0ADMIN001",
+        channel_id="C0ALERTS01",
+        name="Ada Admin",
+        entra_object_id=ADA_ENTRA,
+    )
+    unmapped = caller(team_id="T0TEAM0001", user_id="U0READ0001", channel_id="C0ALERTS01")
+    services: Any = None
+    assert CommandContext(mapped, now, services).audit_entry("ack").actor == ADA_ENTRA
+    assert CommandContext(unmapped, now, services).audit_entry("ack").actor == "U0READ0001"
