@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
@@ -36,9 +36,6 @@ from bot.ask.catalog import Catalog, load_catalog
 from bot.ask.chat import ChatAnswers
 from bot.ask.service import Asker
 from bot.channels.presenter import AlertPresenter
-from bot.channels.slack import SLACK_APP, SlackChannel
-from bot.channels.slack import add_routes as add_slack_routes
-from bot.channels.slack.wiring import slack_access, slack_channel
 from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
 from bot.channels.teams.cards import CardRenderer
@@ -71,6 +68,9 @@ from bot.web import (
 )
 from bot.workspace.base import Workspace
 from bot.workspace.probe import empty_tables_probe
+
+if TYPE_CHECKING:  # Slack's SDK is imported only when Slack is configured
+    from bot.channels.slack import SlackChannel
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ def create_app(
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
     renderer = CardRenderer()
-    slack = slack_channel(settings)
+    slack = _slack_channel(settings)
     app = web.Application(client_max_size=256 * 1024)
     app[SETTINGS] = settings
     app[CLOCK] = now
@@ -247,8 +247,19 @@ def create_app(
     add_routes(app)
     add_teams_routes(app)
     if slack is not None and settings.slack_mode == "http":
+        from bot.channels.slack import add_routes as add_slack_routes
+
         add_slack_routes(app)
     return app
+
+
+def _slack_channel(settings: Settings) -> SlackChannel | None:
+    """The Slack side, when a bot token is set (only then is Slack's SDK imported)."""
+    if not settings.slack_enabled:
+        return None
+    from bot.channels.slack.wiring import slack_channel
+
+    return slack_channel(settings)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -317,7 +328,7 @@ async def _chat_ctx(
     )
     async with _group_membership(settings) as membership:
         access = AccessPolicy.from_settings(
-            settings, membership=membership, **(await slack_access(settings, slack))
+            settings, membership=membership, **(await _slack_access(settings, slack))
         )
         router = CommandRouter(
             store=app[STORE],
@@ -348,6 +359,8 @@ async def _chat_ctx(
             slash_command=settings.slack_slash_command,
             entra=membership.user_by_email if membership and _maps_slack_emails(settings) else None,
         )
+        from bot.channels.slack import SLACK_APP
+
         app[SLACK_APP] = slack.app
         if settings.slack_mode == "socket":
             await slack.start_socket_mode()
@@ -356,6 +369,14 @@ async def _chat_ctx(
             yield
         finally:
             await slack.close()
+
+
+async def _slack_access(settings: Settings, slack: SlackChannel | None) -> dict[str, Any]:
+    if slack is None:
+        return {}
+    from bot.channels.slack.wiring import slack_access
+
+    return await slack_access(settings, slack)
 
 
 def _maps_slack_emails(settings: Settings) -> bool:
