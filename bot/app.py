@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from functools import partial
 from time import monotonic
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
@@ -76,6 +76,9 @@ from bot.web import (
 )
 from bot.workspace.factory import bot_clock, open_workspace
 from bot.workspace.probe import empty_tables_probe
+
+if TYPE_CHECKING:  # Slack's SDK is imported only when Slack is configured
+    from bot.channels.slack import SlackChannel
 
 log = logging.getLogger(__name__)
 
@@ -139,20 +142,28 @@ def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
     return None
 
 
+def _presenter(app: web.Application) -> AlertPresenter:
+    return AlertPresenter(
+        store=app[STORE],
+        rules=app[RULES],
+        clock=app[CLOCK],
+        log_analytics=log_analytics_target(app[SETTINGS]),
+    )
+
+
 def build_notifier(
-    app: web.Application, *, teams: TeamsChannel, renderer: CardRenderer
+    app: web.Application,
+    *,
+    teams: TeamsChannel,
+    renderer: CardRenderer,
+    slack: SlackChannel | None = None,
 ) -> Notifier:
     settings = app[SETTINGS]
     if settings.notifier == "file":
         return FileNotifier(settings.notifier_file)
     if settings.notifier == "log":
         return LogNotifier()
-    presenter = AlertPresenter(
-        store=app[STORE],
-        rules=app[RULES],
-        clock=app[CLOCK],
-        log_analytics=log_analytics_target(settings),
-    )
+    presenter = _presenter(app)
     # Each delivery ends well within the dispatcher's limit per delivery (lease / batch).
     budget = min(TEAMS_DELIVERY_BUDGET, settings.outbox_lease_seconds / DISPATCH_BATCH * 0.8)
     notifiers: dict[ChannelKind, Notifier] = {
@@ -160,6 +171,10 @@ def build_notifier(
             store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
         ),
     }
+    if slack is not None:
+        notifiers[ChannelKind.SLACK] = slack.notifier(
+            store=app[STORE], presenter=presenter, time_budget=budget
+        )
     return RoutingNotifier(notifiers)
 
 
@@ -179,6 +194,7 @@ def create_app(
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
     renderer = CardRenderer()
+    slack = _slack_channel(settings)
     app = web.Application(client_max_size=256 * 1024)
     app[EDGE] = Edge(edge_limits(settings))
     app[SETTINGS] = settings
@@ -190,9 +206,9 @@ def create_app(
         [
             _store_ctx,
             _workspace_ctx,
-            partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer),
+            partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer, slack=slack),
             partial(_health_ctx, catalog=health),
-            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions),
+            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions, slack=slack),
             azure_monitor.azure_monitor_ctx,
             _schedule_ctx,
         ]
@@ -200,7 +216,20 @@ def create_app(
     add_routes(app)
     add_teams_routes(app)
     add_azure_monitor_routes(app)
+    if slack is not None and settings.slack_mode == "http":
+        from bot.channels.slack import add_routes as add_slack_routes
+
+        add_slack_routes(app)
     return app
+
+
+def _slack_channel(settings: Settings) -> SlackChannel | None:
+    """The Slack side, when a bot token is set (only then is Slack's SDK imported)."""
+    if not settings.slack_enabled:
+        return None
+    from bot.channels.slack.wiring import slack_channel
+
+    return slack_channel(settings)
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -224,9 +253,10 @@ async def _delivery_ctx(
     notifier: Notifier | None,
     teams: TeamsChannel,
     renderer: CardRenderer,
+    slack: SlackChannel | None,
 ) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    notifier = notifier or build_notifier(app, teams=teams, renderer=renderer)
+    notifier = notifier or build_notifier(app, teams=teams, renderer=renderer, slack=slack)
     dispatcher = OutboxDispatcher(
         store=app[STORE],
         notifier=CountingNotifier(notifier, app[METRICS]),
@@ -279,16 +309,20 @@ async def _chat_ctx(
     teams: TeamsChannel,
     renderer: CardRenderer,
     questions: Catalog,
+    slack: SlackChannel | None,
 ) -> AsyncIterator[None]:
-    """People in chat: the command router behind Teams' POST /api/messages; text that is
-    no command is a question for the catalog (bot.ask)."""
+    """People in chat: the command router behind Teams' POST /api/messages and Slack
+    (POST /slack/events or Socket Mode); text that is no command is a question for the
+    catalog (bot.ask)."""
     settings = app[SETTINGS]
     answers = ChatAnswers(
         Asker(catalog=questions, workspace=app[WORKSPACE], clock=app[CLOCK]),
         log_analytics=log_analytics_target(settings),
     )
     async with _group_membership(settings) as membership:
-        access = AccessPolicy.from_settings(settings, membership=membership)
+        access = AccessPolicy.from_settings(
+            settings, membership=membership, **(await _slack_access(settings, slack))
+        )
         router = CommandRouter(
             store=app[STORE],
             pipeline=app[PIPELINE],
@@ -307,13 +341,47 @@ async def _chat_ctx(
             gate=EdgeGate(access),
             clock=app[CLOCK],
         )
-        yield
+        if slack is None:
+            yield
+            return
+        slack.listen(
+            router=router,
+            store=app[STORE],
+            gate=EdgeGate(access),
+            clock=app[CLOCK],
+            alert_view=_presenter(app).alert_view_by_id,
+            slash_command=settings.slack_slash_command,
+            entra=membership.user_by_email if membership and _maps_slack_emails(settings) else None,
+        )
+        from bot.channels.slack import SLACK_APP
+
+        app[SLACK_APP] = slack.app
+        if settings.slack_mode == "socket":
+            await slack.start_socket_mode()
+            log.info("slack: connected in Socket Mode")
+        try:
+            yield
+        finally:
+            await slack.close()
+
+
+async def _slack_access(settings: Settings, slack: SlackChannel | None) -> dict[str, Any]:
+    if slack is None:
+        return {}
+    from bot.channels.slack.wiring import slack_access
+
+    return await slack_access(settings, slack)
+
+
+def _maps_slack_emails(settings: Settings) -> bool:
+    return settings.slack_enabled and settings.slack_map_emails_to_entra
 
 
 @asynccontextmanager
 async def _group_membership(settings: Settings) -> AsyncIterator[GraphGroupMembership | None]:
-    """Admin groups are looked up in Microsoft Graph, with the Azure credential."""
-    if not settings.admin_group_ids:
+    """Admin groups (and, for Slack, users by email) are looked up in Microsoft Graph, with
+    the Azure credential."""
+    if not settings.admin_group_ids and not _maps_slack_emails(settings):
         yield None
         return
     from bot.workspace.azure import build_credential

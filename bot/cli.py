@@ -61,11 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_alert_commands(commands)
     manifest = commands.add_parser(
         "manifest",
-        help="build the Teams app package (manifest.json and icons, zipped)",
-        description="Build the sideloadable Teams app package from manifest/ and the settings.",
+        help="build the Teams app package (manifest.json and icons, zipped), or print the "
+        "Slack app manifest",
+        description="Build the sideloadable Teams app package from manifest/ and the settings; "
+        "with --slack, print the Slack app manifest (YAML) instead.",
     )
     manifest.add_argument(
         "--out", type=Path, default=Path("dist/app.zip"), help="zip to write (default: %(default)s)"
+    )
+    manifest.add_argument(
+        "--slack", action="store_true", help="print the Slack app manifest (YAML) to paste"
     )
     _add_demo_command(commands)
     return parser
@@ -206,6 +211,8 @@ def _run(args: argparse.Namespace, *, debug: bool) -> int:
         return _evaluate(settings, args)
     if args.command == "ask":
         return _ask(settings, args)
+    if args.command == "manifest" and args.slack:
+        return _slack_manifest(settings)
     if args.command == "manifest":
         return _manifest(settings, args.out)
     if args.command == "demo":
@@ -231,6 +238,12 @@ def _serve(settings: Settings, *, debug: bool) -> int:
         app = create_app(settings)
     except ConfigError as error:
         return _fail_problems("not starting: the rules are invalid", error.problems, EXIT_USAGE)
+    if settings.slack_enabled:
+        from bot.channels.slack.wiring import preflight
+
+        slack_problems = asyncio.run(preflight(settings))
+        if slack_problems:
+            return _fail_problems("not starting", slack_problems, EXIT_USAGE)
 
     def announce() -> None:
         print(f"alertbot serving on http://{settings.host}:{settings.port}", flush=True)
@@ -238,7 +251,7 @@ def _serve(settings: Settings, *, debug: bool) -> int:
     try:
         options = server_options(edge_limits(settings))
         asyncio.run(serve(app, bind(settings.host, settings.port), announce, options))
-    except ConfigError as error:
+    except ConfigError as error:  # found at start-up (e.g. Slack refused the bot token)
         return _fail_problems("not starting", error.problems, EXIT_USAGE)
     except (StoreUnavailableError, WorkspaceError) as error:
         if debug:
@@ -355,6 +368,16 @@ def _manifest(settings: Settings, out: Path) -> int:
         print(write_package(settings, COMMANDS, out))
     except ConfigError as error:
         return _fail_problems("cannot build the app package", error.problems, EXIT_USAGE)
+    return EXIT_OK
+
+
+def _slack_manifest(settings: Settings) -> int:
+    from bot.channels.slack.manifest import manifest_yaml
+
+    try:
+        print(manifest_yaml(settings), end="")
+    except ConfigError as error:
+        return _fail("cannot build the Slack manifest:\n" + "\n".join(error.problems), EXIT_USAGE)
     return EXIT_OK
 
 

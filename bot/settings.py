@@ -47,6 +47,20 @@ def _comma_separated(value: object) -> object:
     return value
 
 
+def _comma_separated_upper(value: object) -> object:
+    """`U0123, S0456` as the environment gives it: a tuple of upper-case Slack ids."""
+    if isinstance(value, str):
+        return tuple(part.strip().upper() for part in value.split(",") if part.strip())
+    return value
+
+
+#: Slack ids (users U…/W…, user groups S…, workspaces T…), comma-separated.
+SlackIdList = Annotated[
+    tuple[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{2,20}$")], ...],
+    NoDecode,
+    BeforeValidator(_comma_separated_upper),
+]
+
 #: Entra object ids (GUIDs), comma-separated in the environment.
 GuidList = Annotated[
     tuple[Annotated[str, StringConstraints(pattern=_GUID)], ...],
@@ -178,6 +192,21 @@ class Settings(BaseSettings):
             )
         return self
 
+    # Slack (bot.channels.slack): off unless a bot token is set. HTTP mode needs the signing
+    # secret (POST /slack/events); Socket Mode needs the app-level token (no public URL).
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_mode: Literal["http", "socket"] = "socket"
+    slack_api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://\S+/$")
+    slack_slash_command: str = Field(default="/entra", pattern=r"^/[a-z0-9_-]{1,31}$")
+    slack_allowed_team_ids: SlackIdList = ()
+    slack_admin_user_ids: SlackIdList = ()
+    slack_admin_usergroup_ids: SlackIdList = ()
+    slack_map_emails_to_entra: bool = False
+    slack_app_name: str = Field(default="Entra Alerts", min_length=1, max_length=35)
+    slack_public_url: str | None = Field(default=None, pattern=_HTTPS)
+
     @field_validator("demo_now")
     @classmethod
     def _demo_now_is_utc(cls, value: datetime | None) -> datetime | None:
@@ -192,6 +221,24 @@ class Settings(BaseSettings):
                 f"{ENV_PREFIX}AZURE_WORKSPACE_ID is required when {ENV_PREFIX}WORKSPACE=azure"
             )
         return self
+
+    @model_validator(mode="after")
+    def _slack_needs_its_mode_secret(self) -> Settings:
+        if self.slack_bot_token is None:
+            return self
+        if self.slack_mode == "http" and self.slack_signing_secret is None:
+            raise ValueError(
+                f"{ENV_PREFIX}SLACK_SIGNING_SECRET is required when {ENV_PREFIX}SLACK_MODE=http"
+            )
+        if self.slack_mode == "socket" and self.slack_app_token is None:
+            raise ValueError(
+                f"{ENV_PREFIX}SLACK_APP_TOKEN is required when {ENV_PREFIX}SLACK_MODE=socket"
+            )
+        return self
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None
 
     def demo_anchor(self, *, now: datetime) -> datetime:
         """The demo data's "now": the configured one, else the start of the current hour."""

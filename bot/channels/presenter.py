@@ -56,6 +56,14 @@ class AlertPresenter:
         """The card of `alert` (as given) under `rule`, as of now."""
         return shown_alert_view(alert, rule, now=self._clock(), log_analytics=self._log_analytics)
 
+    async def alert_view_by_id(self, alert_id: int) -> AlertCardView | None:
+        """The alert's view as it stands now, by id; None if unknown or its rule is gone."""
+        alert = await self._store.get_alert(alert_id)
+        rule = self.rule(alert.rule_id) if alert is not None else None
+        if alert is None or rule is None:
+            return None
+        return self.alert_view(alert, rule)
+
     async def reply(self, event: AlertEvent) -> ReplyView | None:
         """The thread reply for a re-notification, resolution, snooze end or failed run."""
         rule = self.rule(event.rule_id)

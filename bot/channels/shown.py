@@ -7,15 +7,24 @@ conversation then finds it already current and skips the edit. In memory, the la
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections import OrderedDict
 from typing import Any
 
 
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
 def digest(payload: Any) -> str:
-    """A digest of a JSON payload (an Adaptive Card, Block Kit blocks), key order ignored."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """A digest of a JSON payload (an Adaptive Card, a Slack message), key order ignored."""
+    canonical = json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -112,6 +112,7 @@ class GraphGroupMembership:
         self._timeout = timeout
         self._clock = clock
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, bool]] = {}
+        self._users: dict[tuple[str, tuple[str, ...]], tuple[float, str | None]] = {}
         policies = [
             UserAgentPolicy(sdk_moniker="entra-alertbot"),
             AsyncRetryPolicy(retry_total=2, retry_backoff_factor=0.5),
@@ -134,6 +135,29 @@ class GraphGroupMembership:
         answer = await self._ask(key[0], key[1])
         self._remember(key, answer)
         return answer
+
+    async def user_by_email(self, email: str) -> str | None:
+        """The Entra object id of the user whose UPN is `email` (GET /users/{upn}), kept
+        for `cache_seconds`; None when there is none or Graph cannot say (logged)."""
+        key = ("email", (email.lower(),))
+        cached = self._users.get(key)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1]
+        request = HttpRequest(
+            "GET", f"{self._endpoint}/users/{quote(email.lower(), safe='@')}?$select=id"
+        )
+        options = {"enforce_https": False} if self._plain_http else {}
+        try:
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.send_request(request, **options)
+        except (TimeoutError, AzureError) as error:
+            log.warning("no Entra user looked up for %s: %s", email, error)
+            return None
+        found = response.json().get("id") if response.status_code == 200 else None
+        object_id = str(found).lower() if isinstance(found, str) and _is_guid(found) else None
+        if response.status_code in (200, 404):
+            self._users[key] = (self._clock() + self._cache_seconds, object_id)
+        return object_id
 
     async def close(self) -> None:
         await self._client.close()
@@ -214,13 +238,21 @@ class AccessPolicy:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, membership: GroupMembership | None = None
+        cls,
+        settings: Settings,
+        *,
+        membership: GroupMembership | None = None,
+        allowed_orgs: Mapping[ChannelKind, Iterable[str] | None] | None = None,
+        channel_admins: Mapping[ChannelKind, ChannelAdmins] | None = None,
     ) -> AccessPolicy:
+        """The policy the settings describe; other channels add their allow-lists and admins."""
         return cls(
             admin_user_ids=settings.admin_object_ids,
             admin_group_ids=settings.admin_group_ids,
             allowed_tenants=allowed_tenants(settings),
             membership=membership,
+            allowed_orgs=allowed_orgs,
+            channel_admins=channel_admins,
         )
 
     def org_allowed(self, principal: Principal) -> bool:

@@ -65,10 +65,13 @@ class CommandContext:
     def audit_entry(
         self, action: str, *, detail: str | None = None, alert_id: int | None = None
     ) -> AuditEntry:
-        """A record of what the caller did (or tried), here and now."""
+        """A record of what the caller did (or tried), here and now. The actor is the
+        person's Entra object id when known (a Slack user mapped by email), else the
+        channel's user id."""
+        principal = self.caller.principal
         return AuditEntry(
             at=self.now,
-            actor=self.caller.user_id,
+            actor=principal.entra_object_id or principal.user_id,
             actor_name=self.caller.name,
             action=action,
             conversation_id=self.caller.conversation_id,

@@ -1,0 +1,77 @@
+"""The Block Kit renderer of the neutral views (bot.views), within Slack's limits.
+
+`SlackRenderer.render(view)` builds the message and checks it with slack_sdk's own
+validation (bot.channels.slack.message); while it does not fit it renders the view's
+smaller form (`shrink()`: fewer rows, shorter KQL), as the Teams renderer does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final
+
+from bot.channels.slack import alert_blocks, list_blocks
+from bot.channels.slack.message import SlackMessage
+from bot.views.choices import ChoicesView
+from bot.views.model import (
+    AlertCardView,
+    AlertListView,
+    CardView,
+    HelpCardView,
+    ReplyView,
+    RuleDetailView,
+    RuleListView,
+    SubscriptionListView,
+)
+from bot.views.query_views import ResultCardView
+
+#: Slack refuses (msg_too_long) well before this; blocks past it are cut first.
+MAX_PAYLOAD: Final = 12_000
+_MAX_SHRINKS: Final = 64
+
+_BUILDERS: Final[dict[type[CardView], Callable[[Any], SlackMessage]]] = {
+    AlertCardView: alert_blocks.alert_message,
+    ReplyView: alert_blocks.reply_message,
+    AlertListView: list_blocks.alert_list_message,
+    SubscriptionListView: list_blocks.subscription_list_message,
+    RuleListView: list_blocks.rule_list_message,
+    RuleDetailView: list_blocks.rule_detail_message,
+    HelpCardView: list_blocks.help_message,
+    ChoicesView: list_blocks.choices_message,
+}
+
+
+class MessageTooLargeError(ValueError):
+    """Even the smallest form of the view breaks Slack's limits."""
+
+
+def build(view: CardView) -> SlackMessage:
+    """The message for `view` as it is, whatever its size."""
+    builder = _BUILDERS.get(type(view))
+    if builder is not None:
+        return builder(view)
+    if isinstance(view, ResultCardView):
+        return list_blocks.result_message(view)
+    raise LookupError(f"no Slack rendering for {type(view).__name__}")
+
+
+class SlackRenderer:
+    """bot.channels.delivery.Renderer for Slack: views to Block Kit messages."""
+
+    def __init__(self, *, max_payload: int = MAX_PAYLOAD) -> None:
+        self.max_payload = max_payload
+
+    def render(self, view: CardView) -> SlackMessage:
+        current: CardView | None = view
+        problems: list[str] = []
+        for _ in range(_MAX_SHRINKS):
+            if current is None:
+                break
+            message = build(current)
+            problems = message.problems()
+            if message.size() > self.max_payload:
+                problems.append(f"{message.size()} bytes of blocks")
+            if not problems:
+                return message
+            current = current.shrink()
+        raise MessageTooLargeError(f"{type(view).__name__}: {'; '.join(problems)}")

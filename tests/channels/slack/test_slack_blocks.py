@@ -1,0 +1,71 @@
+"""Block Kit messages from the neutral views, checked with slack_sdk's own validation of
+Slack's documented limits (docs.slack.dev/reference/block-kit: 50 blocks, header 150,
+section 3000, field 2000, 10 fields, 25 action elements, button text 75, option value 150)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.channels.slack.message import SlackMessage
+from bot.channels.slack.render import SlackRenderer
+from bot.models import AlertStatus
+from bot.views import alert_card_view
+from bot.views.model import CardView
+from tests.cards.samples import NOW, alert, huge_views, job_rule, sample_views
+
+RENDERER = SlackRenderer()
+
+
+def elements(message: SlackMessage) -> list[dict[str, Any]]:
+    return [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+@pytest.mark.parametrize(("name", "view"), sorted(sample_views().items()))
+def test_every_view_renders_within_slacks_limits(name: str, view: CardView) -> None:
+    message = RENDERER.render(view)
+    assert message.problems() == []
+    assert message.text.strip()
+
+
+@pytest.mark.parametrize(("name", "view"), sorted(huge_views().items()))
+def test_huge_views_are_shrunk_until_they_fit(name: str, view: CardView) -> None:
+    message = RENDERER.render(view)
+    assert message.problems() == []
+    assert message.size() <= RENDERER.max_payload
+
+
+def test_a_firing_alert_has_its_buttons_with_their_data() -> None:
+    firing = alert()
+    message = RENDERER.render(alert_card_view(firing, job_rule(), now=NOW))
+    by_id = {e["action_id"]: e for e in elements(message)}
+    assert list(by_id) == ["alert.ack", "alert.snooze", "alert.resolve", "alert.query"]
+    assert json.loads(by_id["alert.ack"]["value"]) == {
+        "alertId": firing.id,
+        "version": firing.version,
+    }
+    assert by_id["alert.ack"]["style"] == "primary"
+    assert by_id["alert.resolve"]["style"] == "danger"
+    assert "confirm" in by_id["alert.resolve"]
+    options = [json.loads(o["value"])["duration"] for o in by_id["alert.snooze"]["options"]]
+    assert options == ["1h", "4h", "24h", "7d"]
+    assert message.blocks[0]["type"] == "header"
+    assert any(b["type"] == "table" for b in message.blocks)
+
+
+def test_a_snoozed_alert_offers_to_end_the_snooze() -> None:
+    message = RENDERER.render(alert_card_view(alert(AlertStatus.SNOOZED), job_rule(), now=NOW))
+    ids = [e["action_id"] for e in elements(message)]
+    assert "alert.unsnooze" in ids
+    assert "alert.snooze" not in ids
+    assert "*Snoozed* until <!date^" in json.dumps(message.blocks)
+
+
+def test_text_from_logs_is_never_markup() -> None:
+    hostile = "<!channel> *bold* <https://evil.example|click>"
+    view = alert_card_view(alert(dimensions={"JobId": hostile}), job_rule(), now=NOW)
+    dumped = json.dumps(RENDERER.render(view).blocks)
+    assert "<!channel>" not in dumped
+    assert "<https://evil.example" not in dumped
