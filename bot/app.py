@@ -9,19 +9,16 @@ deliveries stop and the store closes last. The notifier is chosen by settings.no
 the chat channels (default: each outbox item goes to its channel's notifier), the log,
 or a file.
 
-`open_workspace` builds the configured workspace (embedded demo or Azure), for the CLI too.
-`bot_clock` is the bot's "now": the wall clock, or, in the demo with ALERTBOT_DEMO_NOW
-set, that moment moving forward from start-up. The engine evaluates, and the outbox
-schedules, on it.
+The configured workspace and the bot's clock come from bot.workspace.factory (which the
+command line uses without this module).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Final
 
@@ -66,7 +63,7 @@ from bot.web import (
     WORKSPACE,
     add_routes,
 )
-from bot.workspace.base import Workspace
+from bot.workspace.factory import bot_clock, open_workspace
 from bot.workspace.probe import empty_tables_probe
 
 log = logging.getLogger(__name__)
@@ -79,69 +76,6 @@ QUERY_TIMEOUT_GRACE: Final = 15.0
 DISPATCH_BATCH: Final = 10
 #: Seconds one Teams delivery may take (pacing and requests), at most.
 TEAMS_DELIVERY_BUDGET: Final = 10.0
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
-def bot_clock(settings: Settings, wall: Clock = wall_clock) -> Clock:
-    """The bot's "now" (see the module docstring)."""
-    if settings.workspace != "local" or settings.demo_now is None:
-        return wall
-    anchor, started = settings.demo_now, wall()
-    return lambda: anchor + (wall() - started)
-
-
-@asynccontextmanager
-async def open_workspace(
-    settings: Settings, *, clock: Clock | None = None
-) -> AsyncIterator[Workspace]:
-    """The configured workspace, closed on exit."""
-    workspace = (
-        await _azure_workspace(settings)
-        if settings.workspace == "azure"
-        else await _demo_workspace(settings, clock=clock or bot_clock(settings))
-    )
-    try:
-        yield workspace
-    finally:
-        await workspace.close()
-
-
-async def _azure_workspace(settings: Settings) -> Workspace:
-    from bot.workspace.azure import AzureWorkspace, build_credential
-
-    assert settings.azure_workspace_id is not None  # enforced by Settings
-    return AzureWorkspace(
-        workspace_id=settings.azure_workspace_id,
-        credential=build_credential(
-            settings.azure_credential, settings.azure_managed_identity_client_id
-        ),
-        endpoint=settings.azure_endpoint,
-        server_timeout=settings.query_timeout_seconds,
-    )
-
-
-async def _demo_workspace(settings: Settings, *, clock: Clock) -> Workspace:
-    import duckdb_kql
-
-    from bot.workspace.demo import DemoSpec, load_demo
-    from bot.workspace.local import LocalWorkspace
-
-    anchor = settings.demo_anchor(now=clock())
-    spec = DemoSpec(
-        now=anchor, seed=settings.demo_seed, days=settings.demo_days, size=settings.demo_size
-    )
-    con = duckdb_kql.connect()
-    manifest = await asyncio.to_thread(load_demo, con, spec)
-    log.info("demo workspace loaded: %d jobs, data up to %s", len(manifest.jobs), anchor)
-    return LocalWorkspace(
-        con,
-        clock=clock,
-        timeout=settings.query_timeout_seconds,
-        max_rows=settings.max_result_rows,
-    )
 
 
 def load_rule_set(settings: Settings) -> list[Rule]:

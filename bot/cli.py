@@ -1,7 +1,10 @@
 """The `alertbot` command line: parse arguments, call into the app, print, exit.
 
 Exit codes: 0 success, 1 the query is wrong (for `ask`: no question fits), 2 bad usage or
-settings, 3 the workspace could not answer (retryable: throttled, timeout, unreachable).
+settings, 3 the workspace or the database could not answer (retryable: throttled, timeout,
+unreachable), 70 an unexpected error (a bug: `alertbot --debug ...` shows the traceback),
+141 the reader of the output went away (`alertbot ... | head`). Every failure is one line
+per problem on standard error, without a traceback unless --debug or ALERTBOT_LOG_LEVEL=DEBUG.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,12 +30,17 @@ EXIT_OK: Final = 0
 EXIT_QUERY: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_WORKSPACE: Final = 3
+EXIT_INTERNAL: Final = 70
+EXIT_BROKEN_PIPE: Final = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alertbot",
         description="Entra ID governance and provisioning alerting bot.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="log everything and show tracebacks of failures"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("serve", help="start the bot's HTTP server")
@@ -137,20 +146,46 @@ def _add_alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    debug = args.debug or os.environ.get("ALERTBOT_LOG_LEVEL", "").upper() == "DEBUG"
+    try:
+        code = _run(args, debug=debug)
+        sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
+    except BrokenPipeError:
+        # `alertbot ... | head`: the reader has what it wanted; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:
+        if debug:
+            raise
+        first_line = next(iter(str(error).splitlines()), "")
+        return _fail(
+            f"unexpected error: {type(error).__name__}: {first_line} "
+            "(run `alertbot --debug ...` for the traceback)",
+            EXIT_INTERNAL,
+        )
+    return code
+
+
+def _run(args: argparse.Namespace, *, debug: bool) -> int:
     try:
         settings = load_settings()
     except ConfigError as error:
-        return _fail(
-            "invalid settings:\n" + "\n".join(f"  {p}" for p in error.problems), EXIT_USAGE
-        )
+        return _fail_problems("invalid settings", error.problems, EXIT_USAGE)
+    debug = debug or settings.log_level == "DEBUG"
     # One-shot commands print results; their progress logs would only be noise.
+    level = settings.log_level if args.command == "serve" else logging.WARNING
     logging.basicConfig(
-        level=settings.log_level if args.command == "serve" else logging.WARNING,
+        level=logging.DEBUG if debug else level,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not debug:  # their failures reach the user as our one-line errors
+        logging.getLogger("azure").setLevel(logging.ERROR)
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if args.command == "serve":
-        return _serve(settings)
+        return _serve(settings, debug=debug)
     if args.command == "rules":
         return _rules(settings, args)
     if args.command == "evaluate":
@@ -164,31 +199,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _query(settings, args)
 
 
-def _serve(settings: Settings) -> int:
-    from aiohttp import web
-
+def _serve(settings: Settings, *, debug: bool) -> int:
     from bot.app import create_app
+    from bot.serve import bind, serve
     from bot.settings import bot_identity_problems
+    from bot.store import StoreUnavailableError
 
     identity = bot_identity_problems(settings)
     if identity:
-        problems = "\n".join(f"  {p}" for p in identity)
-        return _fail(
-            f"not starting: the bot's Microsoft app identity is incomplete:\n{problems}", EXIT_USAGE
+        return _fail_problems(
+            "not starting: the bot's Microsoft app identity is incomplete", identity, EXIT_USAGE
         )
     try:
         app = create_app(settings)
     except ConfigError as error:
-        problems = "\n".join(f"  {p}" for p in error.problems)
-        return _fail(f"not starting: the rules are invalid:\n{problems}", EXIT_USAGE)
-    print(f"alertbot serving on http://{settings.host}:{settings.port}", flush=True)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+        return _fail_problems("not starting: the rules are invalid", error.problems, EXIT_USAGE)
+
+    def announce() -> None:
+        print(f"alertbot serving on http://{settings.host}:{settings.port}", flush=True)
+
+    try:
+        asyncio.run(serve(app, bind(settings.host, settings.port), announce))
+    except ConfigError as error:
+        return _fail_problems("not starting", error.problems, EXIT_USAGE)
+    except (StoreUnavailableError, WorkspaceError) as error:
+        if debug:
+            raise
+        return _fail(f"not starting: {_one_line(error)}", EXIT_WORKSPACE)
     return EXIT_OK
 
 
 def _query(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import open_workspace
     from bot.output import render
+    from bot.workspace.factory import open_workspace
 
     kql = sys.stdin.read() if args.kql == "-" else args.kql
     try:
@@ -202,26 +245,30 @@ def _query(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         print(asyncio.run(run()))
+    except ConfigError as error:
+        return _fail_problems("invalid settings", error.problems, EXIT_USAGE)
     except QueryError as error:
         return _fail(_describe_query_error(kql, error), EXIT_QUERY)
     except RetryableWorkspaceError as error:
-        return _fail(f"the workspace could not answer (try again): {error}", EXIT_WORKSPACE)
+        return _fail(
+            f"the workspace could not answer (try again): {_one_line(error)}", EXIT_WORKSPACE
+        )
     except WorkspaceError as error:
-        return _fail(f"query failed: {error}", EXIT_WORKSPACE)
+        return _fail(f"query failed: {_one_line(error)}", EXIT_WORKSPACE)
     return EXIT_OK
 
 
 def _ask(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import open_workspace
     from bot.ask.catalog import load_catalog
     from bot.ask.console import ask_once
     from bot.ask.service import Asker
+    from bot.workspace.factory import open_workspace
 
     question = sys.stdin.read() if args.question == "-" else args.question
     try:
         catalog = load_catalog([settings.questions_path])
     except ConfigError as error:
-        return _fail("invalid question catalog:\n" + "\n".join(error.problems), EXIT_USAGE)
+        return _fail_problems("invalid question catalog", error.problems, EXIT_USAGE)
 
     async def run() -> tuple[str, bool]:
         async with open_workspace(settings) as workspace:
@@ -232,12 +279,16 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         text, understood = asyncio.run(run())
+    except ConfigError as error:
+        return _fail_problems("invalid settings", error.problems, EXIT_USAGE)
     except QueryError as error:
         return _fail(f"query error: {error}", EXIT_QUERY)
     except RetryableWorkspaceError as error:
-        return _fail(f"the workspace could not answer (try again): {error}", EXIT_WORKSPACE)
+        return _fail(
+            f"the workspace could not answer (try again): {_one_line(error)}", EXIT_WORKSPACE
+        )
     except WorkspaceError as error:
-        return _fail(f"query failed: {error}", EXIT_WORKSPACE)
+        return _fail(f"query failed: {_one_line(error)}", EXIT_WORKSPACE)
     print(text)
     return EXIT_OK if understood else EXIT_QUERY
 
@@ -261,7 +312,7 @@ def _manifest(settings: Settings, out: Path) -> int:
     try:
         print(write_package(settings, COMMANDS, out))
     except ConfigError as error:
-        return _fail("cannot build the app package:\n" + "\n".join(error.problems), EXIT_USAGE)
+        return _fail_problems("cannot build the app package", error.problems, EXIT_USAGE)
     return EXIT_OK
 
 
@@ -291,7 +342,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _evaluate(settings: Settings, args: argparse.Namespace) -> int:
     from bot.alerts import console
-    from bot.app import open_workspace
+    from bot.workspace.factory import open_workspace
 
     try:
         at = parse_datetime(args.at) if args.at else _workspace_now(settings)
@@ -330,6 +381,21 @@ def _describe_query_error(kql: str, error: QueryError) -> str:
         return message
     source = lines[error.line - 1]
     return f"{message}\n  {source}\n  {' ' * (error.column - 1)}^"
+
+
+def _one_line(error: BaseException) -> str:
+    """An error's first line: drivers and SDKs (azure-identity) append pages of detail."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else type(error).__name__
+    return f"{lines[0]} (`alertbot --debug ...` shows the details)"
+
+
+def _fail_problems(what: str, problems: Sequence[str], code: int) -> int:
+    """One line for one problem; else `what:` and the problems indented below it."""
+    if len(problems) == 1:
+        return _fail(f"{what}: {problems[0]}", code)
+    return _fail(f"{what}:\n" + "\n".join(f"  {p}" for p in problems), code)
 
 
 def _fail(message: str, code: int, stream: TextIO | None = None) -> int:

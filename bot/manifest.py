@@ -15,10 +15,11 @@ from typing import Any, Final
 
 from bot.channels.teams.cards.binder import bind
 from bot.errors import ConfigError
+from bot.resources import manifest_dir
 from bot.settings import ENV_PREFIX, Settings
 from bot.views.model import CommandHelp
 
-MANIFEST_DIR: Final = Path(__file__).resolve().parent.parent / "manifest"
+MANIFEST_DIR: Final = manifest_dir()
 TEMPLATE: Final = "manifest.template.json"
 ICONS: Final = ("color.png", "outline.png")
 #: The bot's scopes, each with its own command list (Teams shows at most 12 per list).

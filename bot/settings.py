@@ -7,11 +7,12 @@ Invalid settings raise ConfigError with one line per problem, naming the variabl
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
+from dotenv import dotenv_values
 from pydantic import (
     BeforeValidator,
     Field,
@@ -25,11 +26,11 @@ from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.resources import config_dir
 
 ENV_PREFIX = "ALERTBOT_"
-#: The checkout's config/ directory: the shipped rule and question catalogs, found from
-#: wherever the bot is started.
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+#: The shipped rule and question catalogs (package data; see bot.resources).
+CONFIG_DIR = config_dir()
 _GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 _WORKSPACE_RESOURCE = (
     r"^/subscriptions/[^/]+/resource[Gg]roups/[^/]+"
@@ -59,7 +60,9 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         env_ignore_empty=True,
-        extra="forbid",
+        # Variables without our prefix (a shared .env) are none of our business; unknown
+        # ALERTBOT_* ones are refused by load_settings, by the name they are written with.
+        extra="ignore",
         frozen=True,
     )
 
@@ -73,6 +76,7 @@ class Settings(BaseSettings):
     demo_now: datetime | None = None
     demo_days: int = Field(default=30, ge=2, le=90)
     demo_size: Literal["small", "medium", "large"] = "small"
+    demo_clock: Literal["demo", "wall"] = "demo"
 
     # Azure Log Analytics (workspace=azure).
     azure_workspace_id: str | None = None
@@ -171,6 +175,9 @@ def load_settings(
 ) -> Settings:
     """Read settings; raise ConfigError listing every problem, one per line."""
     problems = _unknown_variables(environ)
+    if env_file is not None and env_file.is_file():
+        written = [name for name in dotenv_values(env_file) if name not in environ]
+        problems += _unknown_variables(written, where=f" in {env_file}")
     try:
         settings = Settings(_env_file=env_file)
     except ValidationError as error:
@@ -180,12 +187,12 @@ def load_settings(
     return settings
 
 
-def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    """A misspelt variable would otherwise be ignored without a word."""
+def _unknown_variables(names: Iterable[str], *, where: str = "") -> list[str]:
+    """A misspelt variable would otherwise be ignored without a word: named as written."""
     known = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
     return [
-        f"{name}: unknown setting (see config/example.env)"
-        for name in sorted(environ)
+        f"{name}: unknown setting{where} (see config/example.env)"
+        for name in sorted(names)
         if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
     ]
 
@@ -193,8 +200,9 @@ def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
 def _describe(problem: ErrorDetails) -> str:
     location = problem["loc"]
     field = str(location[0]) if location else ""
-    name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
     message = problem["msg"].removeprefix("Value error, ")
+    if not field:  # a rule across settings: its message names the variables
+        return message
     given = problem.get("input")
-    shown = f" (got {given!r})" if field and isinstance(given, str | int | float) else ""
-    return f"{name}: {message}{shown}"
+    shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
+    return f"{ENV_PREFIX}{field.upper()}: {message}{shown}"

@@ -11,8 +11,9 @@
    in the channel. Each card posted or changed is also printed here. Ctrl-C stops both.
 
 Everything lives in a working directory that is emptied at each start (the database, the
-logs, the Playground's own log). The demo's "now" is the minute it starts, so the cards'
-times read like the wall clock.
+logs, the Playground's own log). The demo's logs end at the moment the bot starts (again,
+once the page is open) and the bot runs on the wall clock, so the times on the cards are
+the real times of what happened: when a rule fired, when someone acknowledged.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ def demo_settings(
     return {f"{ENV_PREFIX}{name}": value for name, value in settings.items()}
 
 
+def demo_now() -> datetime:
+    """The demo logs' "now": this second (the bot's clock is the wall clock)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
 class Demo:
     """One `alertbot demo` run; `out` is the terminal."""
 
@@ -129,9 +135,10 @@ class Demo:
                     ids,
                     database=self.options.workdir / "alertbot.db",
                     rules=self.options.root / "config" / "rules",
-                    now=datetime.now(UTC).replace(second=0, microsecond=0),
+                    now=demo_now(),
                     spread_seconds=self.options.spread_seconds,
-                ),
+                )
+                | {f"{ENV_PREFIX}DEMO_CLOCK": "wall"},
             )
             self.say(f"Starting the bot on the demo workspace at {self.bot.url} ...")
             await self.bot.start(scheduler_enabled="false")
@@ -143,7 +150,9 @@ class Demo:
             await self.bot.stop()
             self.say("Starting the bot again, with the alert rules scheduled ...")
             async with client.stream() as events:
-                await self.bot.start(scheduler_enabled="true")
+                # The logs end now, not when the demo started: the planted incidents
+                # lie inside the rules' first windows, however long the page took.
+                await self.bot.start(scheduler_enabled="true", demo_now=demo_now().isoformat())
                 self.say("Cards appear here as they are posted or change (Ctrl-C stops):")
                 await self._report(events, ids)
 
