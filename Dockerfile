@@ -9,7 +9,6 @@ WORKDIR /src
 RUN python -m pip install --no-cache-dir "build>=1.2"
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-COPY cards ./cards
 COPY config ./config
 COPY manifest ./manifest
 RUN python -m build --outdir /dist .

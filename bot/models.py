@@ -153,6 +153,8 @@ class AlertEventKind(StrEnum):
     RESOLVED = "resolved"
     SNOOZE_EXPIRED = "snooze_expired"
     EVALUATION_ERROR = "evaluation_error"
+    #: A notice to the person an event happened to (bot.notices); `detail` is its id.
+    NOTICE = "notice"
 
 
 class AlertEvent(_Model):

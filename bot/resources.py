@@ -2,10 +2,11 @@
 
 The repository keeps them in top-level folders beside bot/: config/ (the default rule
 and question catalogs, example.env) and manifest/ (the Teams app manifest template, icons
-and schema). Card templates live inside the package (bot/channels/teams/cards/templates). The wheel ships them as package data under
-bot/_shipped/ (pyproject.toml maps them there at build time, without moving them), read
-through importlib.resources. Run from the checkout (editable install, tests), no
-bot/_shipped/ exists and the checkout's own folders are used.
+and schema); card templates live inside the package (bot/channels/teams/cards/templates).
+The wheel ships the folders as package data under bot/_shipped/ (pyproject.toml maps
+them there at build time, without moving them), read through importlib.resources. Run
+from the checkout (editable install, tests), no bot/_shipped/ exists and the checkout's
+own folders are used.
 
 User files (ALERTBOT_RULES_PATH, ALERTBOT_QUESTIONS_PATH, the database) come from
 settings; only their defaults point here.

@@ -73,7 +73,8 @@ def check_the_package_is_the_installed_one_with_its_data(venv: Path, workdir: Pa
         [
             str(venv / "bin" / "python"),
             "-c",
-            "import bot, bot.channels.teams.cards.render as r; print(bot.__file__); print(r.TEMPLATES_DIR)",
+            "import bot, bot.channels.teams.cards.render as r;"
+            " print(bot.__file__); print(r.TEMPLATES_DIR)",
         ],
         cwd=workdir,
         env=clean_env(),

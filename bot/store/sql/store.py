@@ -16,6 +16,7 @@ from bot.store.engine import create_engine
 from bot.store.sql._common import reuse, unavailable
 from bot.store.sql.alerts import AlertSql
 from bot.store.sql.conversations import ConversationSql
+from bot.store.sql.notices import NoticeSql
 from bot.store.sql.outbox import OutboxSql
 
 
@@ -34,7 +35,7 @@ async def open_store(
     return SqlStore(engine)
 
 
-class SqlOperations(AlertSql, ConversationSql, OutboxSql, StoreOperations):
+class SqlOperations(AlertSql, ConversationSql, OutboxSql, NoticeSql, StoreOperations):
     """Every operation, run in whatever transaction `scope` provides."""
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from bot import messages
 from bot.channels.teams.cards.timefmt import when
 from bot.models import AlertStatus
 from bot.views.answer import AnswerView
@@ -27,6 +28,7 @@ from bot.views.model import (
     Severity,
     SubscriptionListView,
 )
+from bot.views.notice import NoticeView
 from bot.views.query_views import QueryResultView
 
 TextColor = Literal["Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"]
@@ -65,6 +67,7 @@ TEMPLATES: Final[dict[type[CardView], str]] = {
     ChoicesView: "choices.json",
     QueryResultView: "query-result.json",
     AnswerView: "answer.json",
+    NoticeView: "notice.json",
 }
 
 
@@ -188,6 +191,35 @@ def _choices(view: Any, data: dict[str, Any]) -> None:
     ]
 
 
+def _notice(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, NoticeView)
+    for row, shown in zip(view.events, data["events"], strict=True):
+        shown["at"] = when(row.at, now=view.as_of)
+    data["asking"] = view.answer is None
+    data["was_me"] = view.answer == "was_me"
+    data["not_me"] = view.answer == "not_me"
+    data["header_style"] = {"was_me": "good", "not_me": "attention"}.get(
+        view.answer or "", "warning"
+    )
+    data["answered_at"] = _when(view.answered_at, view.as_of)
+    data["more_note"] = messages.more_items(view.more_events, "event") if view.more_events else ""
+    actions: list[dict[str, Any]] = [
+        {
+            "type": "Action.Execute",
+            "title": b.label,
+            "verb": b.verb,
+            "data": b.data,
+            "style": "destructive" if b.style == "danger" else "positive",
+        }
+        for b in view.buttons
+    ]
+    actions.append(
+        {"type": "Action.OpenUrl", "title": view.security_info.title, "url": view.security_info.url}
+    )
+    data["actions"] = actions
+    del data["buttons"], data["as_of"], data["security_info"]
+
+
 def _when(at: datetime | None, now: datetime) -> str | None:
     return None if at is None else when(at, now=now)
 
@@ -200,4 +232,5 @@ _SHAPERS: Final[dict[type[CardView], Callable[[CardView, dict[str, Any]], None]]
     RuleListView: _rules,
     RuleDetailView: _rule,
     ChoicesView: _choices,
+    NoticeView: _notice,
 }
