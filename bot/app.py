@@ -40,6 +40,16 @@ from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.errors import ConfigError
 from bot.models import ChannelKind, Clock, RuleHealth
+from bot.notice_wiring import (
+    NOTICE_INTAKE,
+    NOTICE_PARTS,
+    notice_parts,
+    notice_policy,
+    notice_reaches,
+)
+from bot.notices.answers import NoticeAnswers
+from bot.notices.delivery import NoticeNotifier
+from bot.notices.intake import NoticeIntake
 from bot.notify import (
     FileNotifier,
     LogNotifier,
@@ -131,7 +141,20 @@ def build_notifier(
             store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
         ),
     }
-    return RoutingNotifier(notifiers)
+    routing = RoutingNotifier(notifiers)
+    if not settings.notices_enabled:
+        return routing
+    reaches = notice_reaches(
+        settings, app[NOTICE_PARTS], teams=teams, store=app[STORE], renderer=renderer,
+        clock=app[CLOCK],
+    )  # fmt: skip
+    return NoticeNotifier(
+        others=routing,
+        reaches=reaches,
+        store=app[STORE],
+        rules=lambda: app[RULES].rules,
+        clock=app[CLOCK],
+    )
 
 
 def create_app(
@@ -157,6 +180,7 @@ def create_app(
         [
             _store_ctx,
             _workspace_ctx,
+            _notices_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer),
             partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions),
             _schedule_ctx,
@@ -179,6 +203,12 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _workspace_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_workspace(app[SETTINGS], clock=app[CLOCK]) as workspace:
         app[WORKSPACE] = workspace
+        yield
+
+
+async def _notices_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with notice_parts(app[SETTINGS]) as parts:
+        app[NOTICE_PARTS] = parts
         yield
 
 
@@ -206,6 +236,13 @@ async def _delivery_ctx(
         query_timeout=settings.query_timeout_seconds + QUERY_TIMEOUT_GRACE,
         on_enqueued=dispatcher.wake,
     )
+    if settings.notices_enabled:
+        app[NOTICE_INTAKE] = NoticeIntake(
+            store=app[STORE],
+            workspace=app[WORKSPACE],
+            policy=notice_policy(settings, app[NOTICE_PARTS]),
+            on_enqueued=dispatcher.wake,
+        )
     dispatcher.start()
     log.info("delivering notifications with %s", type(notifier).__name__)
     try:
@@ -224,6 +261,12 @@ async def _chat_ctx(
         Asker(catalog=questions, workspace=app[WORKSPACE], clock=app[CLOCK]),
         log_analytics=log_analytics_target(settings),
     )
+    notice_answers = NoticeAnswers(
+        store=app[STORE],
+        rules=lambda: app[RULES].rules,
+        clock=app[CLOCK],
+        on_enqueued=app[DISPATCHER].wake,
+    )
     async with _group_membership(settings) as membership:
         access = AccessPolicy.from_settings(settings, membership=membership)
         router = CommandRouter(
@@ -234,7 +277,7 @@ async def _chat_ctx(
             clock=app[CLOCK],
             log_analytics=log_analytics_target(settings),
             fallback=answers.answer,
-            read_only_actions={ASK_CHOOSE: answers.answer_choice},
+            read_only_actions={ASK_CHOOSE: answers.answer_choice, **notice_answers.actions()},
         )
         app[TEAMS_ENDPOINT] = teams.endpoint(
             router=router,
@@ -298,6 +341,9 @@ def _scheduler(app: web.Application) -> RuleScheduler:
     settings, pipeline = app[SETTINGS], app[PIPELINE]
 
     async def evaluate(rule: Rule, now: datetime) -> object:
+        if rule.notify_person is not None:  # notices: only when they are on
+            intake = app.get(NOTICE_INTAKE)
+            return None if intake is None else await intake.evaluate(rule, now=now)
         return await pipeline.evaluate(rule, now=now)
 
     return RuleScheduler(
