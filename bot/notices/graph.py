@@ -79,7 +79,6 @@ class GraphClient:
             options["enforce_https"] = False
         try:
             response: AsyncHttpResponse = await self._client.send_request(request, **options)
-            await response.read()
         except AzureError as error:
             reason = f"{operation}: no answer from Graph ({error.message})"
             raise Unreachable(reason, later=True) from error

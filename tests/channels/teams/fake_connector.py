@@ -150,7 +150,11 @@ class FakeConnector:
 
     def _create_personal(self, body: dict[str, Any]) -> web.Response:
         members = body.get("members") or []
-        if len(members) != 1 or not body.get("tenantId"):
+        # botbuilder writes `tenantID` (the service reads JSON case-insensitively), and
+        # the tenant also in channelData.
+        tenant = body.get("tenantId") or body.get("tenantID")
+        tenant = tenant or (body.get("channelData") or {}).get("tenant", {}).get("id")
+        if len(members) != 1 or not tenant:
             return _error(400, "BadArgument", "a 1:1 conversation needs one member and a tenant")
         member = str(members[0].get("id", "")).lower()
         if member not in self.installed_for:
