@@ -54,6 +54,8 @@ class TeamsParts:
 
 
 class _TeamsReach:
+    name = "teams"
+
     def __init__(self, parts: TeamsParts) -> None:
         self._connector = parts.connector
         self._store = parts.store
@@ -81,10 +83,17 @@ class _TeamsReach:
             raise Unreachable("no Teams conversation is known yet (no service URL)")
         return max(refs, key=lambda r: r.updated_at)
 
-    async def _keep(self, template: ConversationRef, conversation_id: str, user_id: str) -> Any:
+    async def _post_and_keep(
+        self, template: ConversationRef, conversation_id: str, user_id: str, view: NoticeView
+    ) -> Reached:
+        """Post into a new 1:1 chat; its reference is kept once a message went through."""
         ref = personal_ref(template, conversation_id, user_id, now=self._clock())
+        try:
+            message_id = await self._connector.post(ref, self._activity(view), limit=REQUEST_LIMIT)
+        except ConnectorError as error:
+            raise unreachable(error) from error
         await self._store.upsert_conversation(ref)
-        return ref
+        return Reached(self.name, ref.conversation_id, message_id)
 
 
 class TeamsExistingChat(_TeamsReach):
@@ -107,8 +116,7 @@ class TeamsNewChat(_TeamsReach):
             created = await self._connector.create_personal(template, user_id, limit=REQUEST_LIMIT)
         except ConnectorError as error:
             raise unreachable(error) from error
-        ref = await self._keep(template, created, user_id)
-        return await self._post(ref, view, self.name)
+        return await self._post_and_keep(template, created, user_id, view)
 
 
 class TeamsInstalledChat(_TeamsReach):
@@ -122,8 +130,7 @@ class TeamsInstalledChat(_TeamsReach):
         user_id = _object_id(notice)
         template = await self._template()
         chat_id = await self._installer.personal_chat(user_id)
-        ref = await self._keep(template, chat_id, user_id)
-        return await self._post(ref, view, self.name)
+        return await self._post_and_keep(template, chat_id, user_id, view)
 
 
 def unreachable(error: ConnectorError) -> Unreachable:
