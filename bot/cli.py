@@ -317,8 +317,8 @@ def _manifest(settings: Settings, out: Path) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from bot.devrun.demo import Demo, DemoOptions
-    from bot.devrun.processes import StartupError
+    from bot.playground.demo import Demo, DemoOptions
+    from bot.playground.processes import StartupError
 
     root = Path.cwd()
     if not (root / "tools" / "playground" / "launch.sh").exists():

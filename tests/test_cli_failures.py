@@ -18,8 +18,8 @@ from aiohttp import web
 
 from bot import cli
 from bot.cli import EXIT_BROKEN_PIPE, EXIT_INTERNAL, EXIT_USAGE, EXIT_WORKSPACE, main
-from bot.devrun.processes import free_port
 from bot.errors import ConfigError
+from bot.playground.processes import free_port
 from bot.serve import bind, serve
 from bot.store import StoreUnavailableError
 from tests.support.alerting import sqlite_url

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.devrun.processes import free_port
+from bot.playground.processes import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -28,12 +28,13 @@ from typing import Any, Final
 
 import aiohttp
 
-from bot.devrun.demo import demo_settings
-from bot.devrun.events import Event, EventStream, card_text
-from bot.devrun.playground import PlaygroundClient, PlaygroundIds, PlaygroundProcess
-from bot.devrun.processes import BotServer, free_port, tail
+from bot.playground.demo import demo_settings
+from bot.playground.events import Event, EventStream, card_text
+from bot.playground.playground import PlaygroundIds, PlaygroundProcess
+from bot.playground.processes import BotServer, free_port, tail
 from bot.settings import ENV_PREFIX
 from tests.support.alerting import CATALOG, DEMO_NOW
+from tests.support.playground import PlaygroundDriver
 
 ROOT: Final = Path(__file__).parents[2]
 LAUNCHER: Final = ROOT / "tools" / "playground" / "launch.sh"
@@ -56,7 +57,7 @@ class Seat:
 
     name: str
     process: PlaygroundProcess
-    client: PlaygroundClient
+    client: PlaygroundDriver
     events: EventStream
 
     @property
@@ -118,7 +119,7 @@ class TeamsWorld:
                 )
                 stack.push_async_callback(process.stop)
                 url = await process.start()
-                client = await PlaygroundClient.connect(url, session)
+                client = await PlaygroundDriver.connect(url, session)
                 events = await stack.enter_async_context(client.stream())
                 seats[name] = Seat(name, process, client, events)
             admin_ids = seats[playgrounds[0]].client.ids

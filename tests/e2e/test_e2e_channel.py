@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.devrun.events import Event, action_titles, card_text
+from bot.playground.events import Event, card_text
 from tests.e2e.teams import (
     ANSWER_SECONDS,
     SPREAD_SECONDS,
@@ -17,6 +17,7 @@ from tests.e2e.teams import (
     invoke_card,
     is_alert_card,
 )
+from tests.support.playground import action_titles
 
 #: The rules fire within the spread; their queries and deliveries take a few seconds more.
 ALERT_SECONDS = SPREAD_SECONDS + 30

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-from bot.devrun.events import Event, action_titles, card_text
+from bot.playground.events import Event, card_text
 from tests.e2e.teams import ANSWER_SECONDS, SPREAD_SECONDS, TeamsWorld, invoke_card, is_alert_card
+from tests.support.playground import action_titles
 
 NOTICE_SECONDS = SPREAD_SECONDS + 30
 

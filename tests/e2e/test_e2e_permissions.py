@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 
 from bot import messages
-from bot.devrun.events import Event
+from bot.playground.events import Event
 from tests.e2e.teams import SPREAD_SECONDS, TeamsWorld, alert_id, is_alert_card
 
 

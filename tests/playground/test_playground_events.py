@@ -13,16 +13,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.devrun.events import (
+from bot.playground.events import (
     ADAPTIVE_CARD,
     STREAM_PATH,
     Event,
     EventStream,
-    action_titles,
     card_summary,
     card_text,
-    find_action,
 )
+from tests.support.playground import action_titles, find_action
 
 CARD: dict[str, Any] = {
     "type": "AdaptiveCard",

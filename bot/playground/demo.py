@@ -30,9 +30,9 @@ from typing import Final, TextIO
 
 import aiohttp
 
-from bot.devrun.events import Event, EventStream, card_summary
-from bot.devrun.playground import PlaygroundClient, PlaygroundIds, PlaygroundProcess
-from bot.devrun.processes import BotServer, StartupError, free_port
+from bot.playground.events import Event, EventStream, card_summary
+from bot.playground.playground import PlaygroundClient, PlaygroundIds, PlaygroundProcess
+from bot.playground.processes import BotServer, StartupError, free_port
 from bot.settings import ENV_PREFIX
 
 #: The Playground's own default port: a URL that stays the same from run to run.

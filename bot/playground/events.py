@@ -104,29 +104,6 @@ def _texts(node: object) -> Iterator[str]:
             yield from _texts(item)
 
 
-def find_action(card: Mapping[str, Any], title: str) -> dict[str, Any] | None:
-    """The Action.Execute titled `title` anywhere in the card (inside show-cards too)."""
-    for action in _actions(card):
-        if action.get("type") == "Action.Execute" and action.get("title") == title:
-            return dict(action)
-    return None
-
-
-def action_titles(card: Mapping[str, Any]) -> list[str]:
-    return [str(action.get("title")) for action in _actions(card)]
-
-
-def _actions(node: object) -> Iterator[Mapping[str, Any]]:
-    if isinstance(node, Mapping):
-        if str(node.get("type", "")).startswith("Action."):
-            yield node
-        for value in node.values():
-            yield from _actions(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _actions(item)
-
-
 Predicate = Callable[[Event], bool]
 
 

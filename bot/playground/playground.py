@@ -19,8 +19,8 @@ from typing import Any, Final
 
 import aiohttp
 
-from bot.devrun.events import STREAM_PATH, Event, EventStream, find_action
-from bot.devrun.processes import Child, wait_until
+from bot.playground.events import STREAM_PATH, EventStream
+from bot.playground.processes import Child, wait_until
 
 LISTENING: Final = re.compile(r"Listening on (\d+)")
 #: Its own log, in its working directory; configuration errors appear only there.
@@ -208,37 +208,6 @@ class PlaygroundClient:
             message_id=str(sent["messageId"]),
             conversation_id=str(sent.get("postConversationId") or conversation_id),
         )
-
-    async def press(
-        self, event: Event, title: str, inputs: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
-        """Press the card button titled `title` on the message of `event` (with the card's
-        `inputs`, which the host merges into the action's data); the bot's invoke answer."""
-        card = event.card
-        action = find_action(card, title) if card else None
-        if action is None:
-            raise LookupError(f"no button {title!r} on {event.describe()}")
-        action["data"] = {**(action.get("data") or {}), **(inputs or {})}
-        # A channel post is pressed in its own thread, as the Playground's page does.
-        conversation_id = event.new_post_conversation_id or event.conversation_id
-        return await self.invoke(
-            action, conversation_id=conversation_id, reply_to_id=event.message_id
-        )
-
-    async def invoke(
-        self, action: Mapping[str, Any], *, conversation_id: str, reply_to_id: str
-    ) -> dict[str, Any]:
-        body = {
-            "name": "adaptiveCard/action",
-            "value": {"action": dict(action)},
-            "from": {"id": self.ids.me.id},
-            "conversation": {"id": conversation_id},
-            "replyToId": reply_to_id,
-        }
-        async with self.session.post(f"{self.url}/_conversation/v1/invoke", json=body) as answer:
-            answer.raise_for_status()
-            result: dict[str, Any] = await answer.json()
-            return result
 
     @asynccontextmanager
     async def stream(self) -> AsyncIterator[EventStream]:
