@@ -14,6 +14,7 @@ from bot.alerts.kql_checks import OutputProbe
 from bot.alerts.rules import check_rules
 from bot.workspace.demo.scenarios import PLAYGROUND_USER
 from bot.workspace.probe import empty_tables_probe
+from tests.support.chat import ChatHarness
 
 ROOT = Path(__file__).parents[2]
 RULE = """\
@@ -94,3 +95,11 @@ def test_the_planted_notice_is_for_the_playground_user() -> None:
         me["aadObjectId"],
         me["userPrincipleName"],
     )
+
+
+async def test_run_in_chat_does_not_turn_a_notice_rule_into_an_alert(tmp_path: Path) -> None:
+    async with await ChatHarness.create(tmp_path, admin=True) as chat:
+        reply = await chat.say("run account-security-notice")
+        assert reply.text is not None
+        assert "tells the affected people directly" in reply.text
+        assert await chat.store.list_alerts(open_only=False) == []
