@@ -9,6 +9,11 @@ failure is logged with its reason and the next way is tried; the first that work
 recorded on the notice (so a redelivery after a crash sends nothing again). When every
 way failed and one of them may work later (throttled, busy, no answer), the delivery is
 retried; otherwise it fails for good (logged: nothing can reach the person).
+
+Slack direct messages plug in as one more `Reach` (name "slack"), between Teams and email,
+once the Slack channel (bot.channels.slack) is merged: users.lookupByEmail with the
+person's UPN, conversations.open with their user id, chat.postMessage of the NoticeView
+rendered as Block Kit; `users_not_found` is Unreachable, `ratelimited` is Unreachable(later).
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def test_forgiving_text_reads_as_the_command(
         ("snooze 42 0m", "`0m` is not a duration"),
         ("snooze 42 90d", "`90d` is out of range: from 1 minute to 30 days"),
         ("subscribe", "missing: the category|rule id|all"),
-        ("subscribe acc", "`acc` could mean `Access Reviews`, `Entitlement management`"),
+        ("subscribe acc", "`acc` could mean `Access Reviews`, `Account security`, `Entitlement"),
         ("subscribe provisoning", "Did you mean `provisioning`?"),
         ("subscribe provisioning 7", "`7` is not a severity"),
         ("subscribe provisioning sev9", "`sev9` is not a severity"),
