@@ -49,6 +49,16 @@ from bot.health.scheduler import DigestScheduler
 from bot.health.service import HealthService
 from bot.metrics import BotMetrics, CountingNotifier, TimedWorkspace
 from bot.models import ChannelKind, Clock, RuleHealth
+from bot.notice_wiring import (
+    NOTICE_INTAKE,
+    NOTICE_PARTS,
+    notice_parts,
+    notice_policy,
+    notice_reaches,
+)
+from bot.notices.answers import NoticeAnswers
+from bot.notices.delivery import NoticeNotifier
+from bot.notices.intake import NoticeIntake
 from bot.notify import (
     FileNotifier,
     LogNotifier,
@@ -175,7 +185,20 @@ def build_notifier(
         notifiers[ChannelKind.SLACK] = slack.notifier(
             store=app[STORE], presenter=presenter, time_budget=budget
         )
-    return RoutingNotifier(notifiers)
+    routing = RoutingNotifier(notifiers)
+    if not settings.notices_enabled:
+        return routing
+    reaches = notice_reaches(
+        settings, app[NOTICE_PARTS], teams=teams, store=app[STORE], renderer=renderer,
+        clock=app[CLOCK],
+    )  # fmt: skip
+    return NoticeNotifier(
+        others=routing,
+        reaches=reaches,
+        store=app[STORE],
+        rules=lambda: app[RULES].rules,
+        clock=app[CLOCK],
+    )
 
 
 def create_app(
@@ -206,6 +229,7 @@ def create_app(
         [
             _store_ctx,
             _workspace_ctx,
+            _notices_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer, slack=slack),
             partial(_health_ctx, catalog=health),
             partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions, slack=slack),
@@ -247,6 +271,12 @@ async def _workspace_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def _notices_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with notice_parts(app[SETTINGS]) as parts:
+        app[NOTICE_PARTS] = parts
+        yield
+
+
 async def _delivery_ctx(
     app: web.Application,
     *,
@@ -276,6 +306,13 @@ async def _delivery_ctx(
         write_back=settings.azure_monitor_writeback,
         worker=dispatcher.worker,
     )
+    if settings.notices_enabled:
+        app[NOTICE_INTAKE] = NoticeIntake(
+            store=app[STORE],
+            workspace=app[WORKSPACE],
+            policy=notice_policy(settings, app[NOTICE_PARTS]),
+            on_enqueued=dispatcher.wake,
+        )
     dispatcher.start()
     log.info("delivering notifications with %s", type(notifier).__name__)
     try:
@@ -319,6 +356,12 @@ async def _chat_ctx(
         Asker(catalog=questions, workspace=app[WORKSPACE], clock=app[CLOCK]),
         log_analytics=log_analytics_target(settings),
     )
+    notice_answers = NoticeAnswers(
+        store=app[STORE],
+        rules=lambda: app[RULES].rules,
+        clock=app[CLOCK],
+        on_enqueued=app[DISPATCHER].wake,
+    )
     async with _group_membership(settings) as membership:
         access = AccessPolicy.from_settings(
             settings, membership=membership, **(await _slack_access(settings, slack))
@@ -331,7 +374,7 @@ async def _chat_ctx(
             clock=app[CLOCK],
             log_analytics=log_analytics_target(settings),
             fallback=answers.answer,
-            read_only_actions={ASK_CHOOSE: answers.answer_choice},
+            read_only_actions={ASK_CHOOSE: answers.answer_choice, **notice_answers.actions()},
             health=app[HEALTH],
         )
         app[TEAMS_ENDPOINT] = teams.endpoint(
@@ -431,6 +474,9 @@ def _scheduler(app: web.Application) -> RuleScheduler:
     settings, pipeline, metrics = app[SETTINGS], app[PIPELINE], app[METRICS]
 
     async def evaluate(rule: Rule, now: datetime) -> object:
+        if rule.notify_person is not None:  # notices: only when they are on
+            intake = app.get(NOTICE_INTAKE)
+            return None if intake is None else await intake.evaluate(rule, now=now)
         started = monotonic()
         evaluation = await pipeline.evaluate_slot(rule, slot_at=now)
         metrics.observe_evaluation(

@@ -332,3 +332,10 @@ def ask_fact_name(description: str) -> str:
     """`the provisioning job` -> `Provisioning job`."""
     bare = description.removeprefix("the ")
     return bare[:1].upper() + bare[1:]
+
+
+def notice_rule_not_run(rule_id: str) -> str:
+    return (
+        f"Rule `{rule_id}` tells the affected people directly (notices); it runs on its "
+        "schedule when notices are on, not on request."
+    )

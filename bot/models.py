@@ -159,6 +159,8 @@ class AlertEventKind(StrEnum):
     EVALUATION_RECOVERED = "evaluation_recovered"
     #: A provisioning digest (bot.health): `detail` holds the digest view as JSON.
     DIGEST = "digest"
+    #: A notice to the person an event happened to (bot.notices); `detail` is its id.
+    NOTICE = "notice"
 
 
 class AlertEvent(_Model):

@@ -69,6 +69,10 @@ GuidList = Annotated[
 ]
 
 
+#: People by Entra object id or user principal name, comma-separated in the environment.
+PersonList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -206,6 +210,16 @@ class Settings(BaseSettings):
     slack_map_emails_to_entra: bool = False
     slack_app_name: str = Field(default="Entra Alerts", min_length=1, max_length=35)
     slack_public_url: str | None = Field(default=None, pattern=_HTTPS)
+    # Notices to the person an event happened to (rules with notify_person; bot.notices).
+    notices_enabled: bool = False
+    notices_pilot_user_ids: PersonList = ()
+    notices_pilot_group_ids: GuidList = ()
+    notices_opt_out_user_ids: PersonList = ()
+    notices_opt_out_group_ids: GuidList = ()
+    notices_per_person_per_hour: int = Field(default=3, ge=1, le=60)
+    notices_teams_app_external_id: str | None = Field(default=None, pattern=_GUID)
+    notices_mail_sender: str | None = None
+    graph_endpoint: str = "https://graph.microsoft.com/v1.0"
 
     @field_validator("demo_now")
     @classmethod

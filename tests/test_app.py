@@ -58,7 +58,7 @@ async def test_healthz_and_readyz(aiohttp_client: Client, tmp_path: Path) -> Non
     assert body["status"] == "ready"
     assert body["failed"] == []
     assert body["checks"]["store"] == "ok"
-    assert body["checks"]["rules"].startswith("13 rules loaded")
+    assert body["checks"]["rules"].startswith("14 rules loaded")
     assert body["checks"]["scheduler"] == "running"
 
 

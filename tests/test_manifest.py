@@ -144,3 +144,12 @@ def test_the_cli_builds_the_package(
     monkeypatch.delenv("ALERTBOT_MICROSOFT_APP_ID")
     assert main(["manifest", "--out", "dist/other.zip"]) == 2
     assert "ALERTBOT_MICROSOFT_APP_ID" in capsys.readouterr().err
+
+
+def test_web_application_info_names_the_bot_app(package: zipfile.ZipFile) -> None:
+    """Graph's TeamsAppInstallation.ReadWriteSelfForUser.All lets the app install only
+    itself, which Teams knows from webApplicationInfo.id (notices to a person)."""
+    manifest = json.loads(package.read("manifest.json"))
+    info = manifest["webApplicationInfo"]
+    assert info["id"] == manifest["bots"][0]["botId"]
+    assert info["resource"] == f"api://botid-{info['id']}"

@@ -230,7 +230,20 @@ def _output(
     elif column is not None and columns[column] not in NUMERIC_TYPES:
         message = f"measure column {column!r} is {columns[column]}, not a number"
         found.append(error(("measure", "column"), message))
-    return found
+    return found + _notice_columns(rule, columns, output)
+
+
+def _notice_columns(rule: Rule, columns: dict[str, str], output: str) -> list[Finding]:
+    """A notify_person rule's named columns must be in the query's output."""
+    spec = rule.notify_person
+    if spec is None:
+        return []
+    fields = spec.model_dump()
+    return [
+        error(("notify_person", key), f"notify_person {key} {name!r} is not a column of {output}")
+        for key, name in fields.items()
+        if key.endswith("_column") and name is not None and name not in columns
+    ]
 
 
 def _engine_finding(bound: BoundQuery, problem: QueryError, message: str, level: str) -> Finding:

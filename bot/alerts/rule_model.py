@@ -153,6 +153,67 @@ def _guid(value: Any) -> str:
         raise ValueError(f"not a GUID: {value!r}") from None
 
 
+#: `{Column}` in a notice's text: the column's value in the event's row.
+NOTICE_PLACEHOLDER: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+NoticeButton = Literal["was_me", "not_me"]
+
+
+class NotifyPerson(_Strict):
+    """Tell the person an event happened to (their password reset, their security info
+    changed), in their own chat, and let them answer "This was me" / "This wasn't me".
+
+    Each row of the rule's query is one event; `record_id_column` names the audit record
+    (one notice per record, however often the rule runs). "This wasn't me" raises an
+    alert of the rule (its severity and category), routed like any alert.
+    """
+
+    #: The person's Entra object id and/or user principal name (at least one).
+    object_id_column: str | None = Field(default=None, pattern=IDENTIFIER.pattern)
+    upn_column: str | None = Field(default=None, pattern=IDENTIFIER.pattern)
+    record_id_column: str = Field(default="Id", pattern=IDENTIFIER.pattern)
+    time_column: str = Field(default="TimeGenerated", pattern=IDENTIFIER.pattern)
+    #: What happened, who did it and from where: columns shown as the event's facts.
+    activity_column: str = Field(default="Activity", pattern=IDENTIFIER.pattern)
+    initiated_by_column: str | None = Field(default=None, pattern=IDENTIFIER.pattern)
+    ip_column: str | None = Field(default=None, pattern=IDENTIFIER.pattern)
+    title: str = Field(min_length=1, max_length=120)
+    #: One line per event; `{Column}` is replaced by the row's value of Column.
+    text: str = Field(min_length=1, max_length=500)
+    buttons: tuple[NoticeButton, ...] = ("was_me", "not_me")
+    #: Events for one person this close together make one notice.
+    group_within: Duration = timedelta(minutes=5)
+
+    @model_validator(mode="after")
+    def _names_the_person(self) -> NotifyPerson:
+        if self.object_id_column is None and self.upn_column is None:
+            raise ValueError("name the person: object_id_column and/or upn_column")
+        if len(set(self.buttons)) != len(self.buttons):
+            raise ValueError("a button is listed twice")
+        unknown = sorted(set(self.placeholders()) - set(self.columns()))
+        if unknown:
+            raise ValueError(
+                f"text uses {', '.join(unknown)}, which is not one of the notice's columns "
+                f"({', '.join(self.columns())})"
+            )
+        return self
+
+    def columns(self) -> tuple[str, ...]:
+        """Every column the notice reads (and all it keeps of a row)."""
+        named = (
+            self.record_id_column,
+            self.time_column,
+            self.object_id_column,
+            self.upn_column,
+            self.activity_column,
+            self.initiated_by_column,
+            self.ip_column,
+        )
+        return tuple(dict.fromkeys(c for c in named if c))
+
+    def placeholders(self) -> list[str]:
+        return NOTICE_PLACEHOLDER.findall(self.text)
+
+
 class Rule(_Strict):
     """One alert rule. See config/rules/README.md for the file format."""
 
@@ -181,6 +242,8 @@ class Rule(_Strict):
     #: (custom logs, columns added by a transformation): not reported as unknown.
     custom_tables: tuple[str, ...] = ()
     custom_columns: tuple[str, ...] = ()
+    #: Tell the affected person directly (see NotifyPerson); None: an ordinary alert rule.
+    notify_person: NotifyPerson | None = None
 
 
 def format_duration(duration: timedelta) -> str:

@@ -65,7 +65,8 @@ def demo_settings(
 ) -> dict[str, str]:
     """The bot's settings beside a Playground: demo workspace at `now`, Teams delivery, no
     authentication (the Playground sends none; the server binds 127.0.0.1 only), the
-    Playground's user as the only admin, and its tenant allowed."""
+    Playground's user as the only admin, and its tenant allowed; notices to the affected
+    person on, for the Playground's user only (a pilot of one)."""
     settings = {
         "WORKSPACE": "local",
         "DEMO_NOW": now.isoformat(),
@@ -77,6 +78,9 @@ def demo_settings(
         "ALLOWED_TENANT_IDS": ids.tenant_id,
         "SCHEDULER_SPREAD_SECONDS": f"{spread_seconds:g}",
         "LOG_LEVEL": "INFO",
+        # Notices to the affected person, piloted with the Playground's user alone.
+        "NOTICES_ENABLED": "true",
+        "NOTICES_PILOT_USER_IDS": ids.me.aad_object_id,
     }
     return {f"{ENV_PREFIX}{name}": value for name, value in settings.items()}
 
@@ -169,6 +173,7 @@ class Demo:
         )
         async with client.stream() as events:
             await client.install(ids.team_id)
+            await client.install(ids.personal_chat_id)  # notices for you arrive there
             for command in ("subscribe all", DIGEST_COMMAND):
                 posted = await client.say(ids.channel_id, command)
                 answer = await events.wait_for(
@@ -198,7 +203,9 @@ class Demo:
             f"\n{rule}\n  Open {url} , then under Teams Channel click {ids.channel_name!r} "
             f"({ids.team_name}).\n"
             f"  Alert cards arrive there within a minute of opening the page; press\n"
-            f"  Acknowledge or Snooze on one and the card changes in place. You are\n"
+            f"  Acknowledge or Snooze on one and the card changes in place. Your own\n"
+            f"  Personal Chat gets a notice: your password was reset. Press \"This wasn't\n"
+            f'  me" and an alert card follows in the channel. You are\n'
             f"  {ids.me.name}, an alert admin; talk to the bot with @{ids.bot_name} help.\n"
             f"  Keep the page open: the Playground keeps no history (reloading empties it;\n"
             f"  run `make run` again for a fresh start).\n{rule}"

@@ -41,6 +41,7 @@ from bot.models import (
     Subscription,
     Writeback,
 )
+from bot.notices.model import Answer, Notice, NoticeEvent
 
 #: The subscription target that matches every rule.
 ALL_TARGET = "all"
@@ -315,6 +316,41 @@ class ExternalOperations(Protocol):
         ...
 
 
+class NoticeOperations(Protocol):
+    """Notices to the person an event happened to (bot.notices), one per audit record."""
+
+    async def known_notice_records(self, record_ids: Sequence[str]) -> set[str]:
+        """Those of `record_ids` some notice already holds."""
+        ...
+
+    async def add_notice(self, notice: Notice) -> None:
+        """Store a new notice and claim its events' record ids. ConflictError if one of
+        them was claimed meanwhile (another replica): nothing of the transaction stays."""
+        ...
+
+    async def add_notice_events(self, notice_id: str, events: Sequence[NoticeEvent]) -> None:
+        """Add events to a stored notice (grouped into it) and claim their record ids."""
+        ...
+
+    async def get_notice(self, notice_id: str) -> Notice | None: ...
+
+    async def list_notices(
+        self, *, person_key: str | None = None, since: datetime | None = None
+    ) -> list[Notice]:
+        """Oldest first."""
+        ...
+
+    async def answer_notice(
+        self, notice_id: str, *, answer: Answer, at: datetime, alert_id: int | None
+    ) -> bool:
+        """Record the person's answer; False (changing nothing) if it was answered before."""
+        ...
+
+    async def set_notice_delivery(
+        self, notice_id: str, *, via: str, conversation_id: str | None, message_id: str | None
+    ) -> None: ...
+
+
 class StoreOperations(
     AlertOperations,
     MuteOperations,
@@ -323,6 +359,7 @@ class StoreOperations(
     OutboxOperations,
     ExternalOperations,
     DigestOperations,
+    NoticeOperations,
     Protocol,
 ):
     """Everything that can be read or written, alone or inside one transaction."""

@@ -530,4 +530,33 @@ class ConversationLeaseRow(Base):
     expires_at: Mapped[datetime]
 
 
+class NoticeRow(Base):
+    """A notice to the person an event happened to (bot.notices)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(200))
+    #: The person's object id, else UPN, lower case: rate limits and grouping ask by it.
+    person_key: Mapped[str] = mapped_column(String(320), index=True)
+    person: Mapped[Any] = mapped_column(JSON_TYPE)
+    created_at: Mapped[datetime]
+    events: Mapped[Any] = mapped_column(JSON_TYPE)
+    answer: Mapped[str | None] = mapped_column(String(20))
+    answered_at: Mapped[datetime | None]
+    alert_id: Mapped[int | None] = mapped_column(Integer)
+    delivered_via: Mapped[str | None] = mapped_column(String(30))
+    conversation_id: Mapped[str | None] = mapped_column(String(512))
+    message_id: Mapped[str | None] = mapped_column(String(512))
+
+
+class NoticeRecordRow(Base):
+    """Each audit record told about, once: the key that makes notices idempotent."""
+
+    __tablename__ = "notice_records"
+
+    record_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    notice_id: Mapped[str] = mapped_column(String(64), index=True)
+
+
 metadata = Base.metadata

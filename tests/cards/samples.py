@@ -18,6 +18,8 @@ from bot.models import (
     Subscription,
     Transition,
 )
+from bot.notices.model import Answer, Notice, NoticeEvent, Person
+from bot.notices.view import notice_view
 from bot.views import (
     CardView,
     LogAnalyticsTarget,
@@ -233,7 +235,47 @@ def sample_views() -> dict[str, CardView]:
     views["query-line"] = query_result_view(query_result(30), kql=kql, chart="line")
     views["query-empty"] = query_result_view(query_result(0), kql=kql)
     views.update(digest_views(NOW))
+    views.update(notice_views())
     return views
+
+
+def sample_notice(events: int = 2, **overrides: Any) -> Notice:
+    person = Person(object_id="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", upn="alexw@contoso.example")
+    rows = [
+        NoticeEvent(
+            record_id=f"Directory_{n}",
+            at=OPENED + timedelta(minutes=n),
+            activity="Reset user password" if n == 0 else "User registered security info",
+            text="Reset user password" if n == 0 else "User registered security info",
+            initiated_by="ada@contoso.example" if n == 0 else "alexw@contoso.example",
+            ip_address="203.0.113.77" if n else None,
+        )
+        for n in range(events)
+    ]
+    values: dict[str, Any] = {
+        "id": "notice0001",
+        "rule_id": "account-security-notice",
+        "person": person,
+        "created_at": NOW,
+        "events": tuple(rows),
+    }
+    return Notice(**(values | overrides))
+
+
+def notice_views() -> dict[str, CardView]:
+    """The notice asking, and after each answer."""
+    buttons = ("was_me", "not_me")
+    asking = sample_notice()
+    was_me = sample_notice(answer=Answer.WAS_ME, answered_at=NOW)
+    not_me = sample_notice(answer=Answer.NOT_ME, answered_at=NOW, alert_id=12)
+    return {
+        name: notice_view(notice, title="Was this you?", buttons=buttons, now=NOW)
+        for name, notice in (
+            ("notice", asking),
+            ("notice-was-me", was_me),
+            ("notice-not-me", not_me),
+        )
+    }
 
 
 def huge_views() -> dict[str, CardView]:
@@ -255,7 +297,9 @@ def huge_views() -> dict[str, CardView]:
         elapsed_ms=9000,
     )
     error = event(AlertEventKind.EVALUATION_ERROR, detail="E" * 100_000)
+    many_events = sample_notice(events=400)
     return {
+        "huge-notice": notice_view(many_events, title="t" * 100, buttons=("was_me",), now=NOW),
         "huge-alert": alert_card_view(big_alert, rule, now=NOW, log_analytics=TARGET),
         "huge-alerts": alert_list_view(many, {rule.id: rule}, scope="all", now=NOW),
         "huge-rules": rule_list_view([job_rule(id=f"rule-{n}") for n in range(500)]),

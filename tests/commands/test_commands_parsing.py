@@ -147,7 +147,7 @@ def test_forgiving_text_reads_as_the_command(
         ("snooze 42 1h 99999999999d", "`1h 99999999999d` is out of range"),
         ("snooze 42 " + "9" * 400 + "d", "is out of range"),
         ("subscribe", "missing: the category|rule id|all"),
-        ("subscribe acc", "`acc` could mean `Access Reviews`, `Entitlement management`"),
+        ("subscribe acc", "`acc` could mean `Access Reviews`, `Account security`, `Entitlement"),
         ("subscribe provisoning", "Did you mean `provisioning`?"),
         ("subscribe provisioning 7", "`7` is not a severity"),
         ("subscribe provisioning sev9", "`sev9` is not a severity"),

@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,9 +45,13 @@ def artifacts(request: pytest.FixtureRequest) -> Path:
 
 
 async def _world(
-    request: pytest.FixtureRequest, tmp_path: Path, artifacts: Path, playgrounds: tuple[str, ...]
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    artifacts: Path,
+    playgrounds: tuple[str, ...],
+    **options: Any,
 ) -> AsyncIterator[TeamsWorld]:
-    async with TeamsWorld.open(tmp_path, playgrounds=playgrounds) as world:
+    async with TeamsWorld.open(tmp_path, playgrounds=playgrounds, **options) as world:
         try:
             yield world
         finally:
@@ -77,4 +82,16 @@ async def teams_with_member(
     """The bot beside two Playgrounds of the same tenant and team: at one sits the admin,
     at the other Megan Bowen, who is not an admin."""
     async for world in _world(request, tmp_path, artifacts, ("admin", "member")):
+        yield world
+
+
+@pytest.fixture
+async def teams_with_notices(
+    request: pytest.FixtureRequest, tmp_path: Path, artifacts: Path
+) -> AsyncIterator[TeamsWorld]:
+    """The bot beside the admin's Playground with the account-security notice rule only
+    (notices on, piloted with the Playground's user, as in `make run`)."""
+    async for world in _world(
+        request, tmp_path, artifacts, ("admin",), rule_files=("account-security.yaml",)
+    ):
         yield world

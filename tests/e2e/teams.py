@@ -92,14 +92,18 @@ class TeamsWorld:
     @classmethod
     @asynccontextmanager
     async def open(
-        cls, workdir: Path, *, playgrounds: Sequence[str] = ("admin",)
+        cls,
+        workdir: Path,
+        *,
+        playgrounds: Sequence[str] = ("admin",),
+        rule_files: Sequence[str] = RULE_FILES,
     ) -> AsyncIterator[TeamsWorld]:
         """Start the Playgrounds and the bot (rules not scheduled); stop all on exit."""
         if not PLAYGROUND_CLI.exists():
             raise RuntimeError(f"{PLAYGROUND_CLI} is missing: run `make install` (npm ci)")
         rules = workdir / "rules"
         rules.mkdir(parents=True)
-        for name in RULE_FILES:
+        for name in rule_files:
             shutil.copy(CATALOG / name, rules / name)
         port = free_port()
         endpoint = f"http://127.0.0.1:{port}/api/messages"

@@ -29,7 +29,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ConversationParameters
+from botbuilder.schema import Activity, ChannelAccount, ConversationParameters
 from msrest.exceptions import ClientException, HttpOperationError
 
 from bot.channels.delivery import DeliveryError, Verdict
@@ -150,6 +150,31 @@ class Connector:
             "update",
             client.conversations.update_activity(where, message_id, outgoing, timeout=limit),
         )
+
+    async def create_personal(
+        self, template: ConversationRef, member_id: str, *, limit: float
+    ) -> str:
+        """A 1:1 conversation with `member_id` (an Entra object id) in the tenant of
+        `template` (any stored conversation: it gives the service URL and the bot):
+        POST /v3/conversations with isGroup false. It works when the app is installed
+        for the person; returns the conversation id."""
+        reference = stored_reference(template)
+        client = await self._client(reference.service_url)
+        tenant = stored_tenant(template)
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=reference.bot,
+            members=[ChannelAccount(id=member_id)],
+            tenant_id=tenant,
+            channel_data={"tenant": {"id": tenant}} if tenant else None,
+        )
+        created = await _call(
+            "create", client.conversations.create_conversation(parameters, timeout=limit)
+        )
+        found = _id(created, "create")
+        if found is None:
+            raise ConnectorError("create", status=None, detail="no conversation id returned")
+        return found
 
     async def _client(self, service_url: str) -> Any:
         client = self._clients.get(service_url)

@@ -71,6 +71,8 @@ async def run(ctx: CommandContext, *, rule_id: str) -> Reply:
     if not rule.enabled:
         await ctx.store.append_audit(ctx.audit_entry("run", detail=f"{rule.id}: disabled"))
         return Reply(text=messages.rule_disabled(rule.id))
+    if rule.notify_person is not None:  # it tells people, not admins: not an alert run
+        return Reply(text=messages.notice_rule_not_run(rule.id))
     evaluation = await ctx.services.pipeline.evaluate(rule, now=ctx.now)
     reply, summary = await _result(ctx, rule, evaluation)
     await ctx.store.append_audit(ctx.audit_entry("run", detail=f"{rule.id}: {summary}"))

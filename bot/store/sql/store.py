@@ -29,6 +29,7 @@ from bot.store.sql.conversations import ConversationSql
 from bot.store.sql.digests import DigestSql
 from bot.store.sql.external import ExternalSql
 from bot.store.sql.known import KnownConversations
+from bot.store.sql.notices import NoticeSql
 from bot.store.sql.outbox import OutboxSql
 
 #: Slot claims older than this (before the slot being committed) are deleted with it.
@@ -50,7 +51,9 @@ async def open_store(
     return SqlStore(engine)
 
 
-class SqlOperations(AlertSql, ConversationSql, OutboxSql, ExternalSql, DigestSql, StoreOperations):
+class SqlOperations(
+    AlertSql, ConversationSql, OutboxSql, ExternalSql, DigestSql, NoticeSql, StoreOperations
+):
     """Every operation, run in whatever transaction `scope` provides."""
 
 

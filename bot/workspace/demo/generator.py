@@ -39,6 +39,7 @@ from bot.workspace.demo.provisioning_rows import Change, RowWriter
 from bot.workspace.demo.scenarios import (
     SCENARIO_OFFSETS,
     Planted,
+    account_security_notice,
     at,
     history,
     lookup_followup,
@@ -126,6 +127,9 @@ def _audit(
     events += history(ctx, catalog)
     followup = at(timeline, "password_reset") + timedelta(minutes=25)
     events.append(lookup_followup(ctx, planted.lookup_user, followup))
+    events += account_security_notice(
+        AuditContext(stream(spec.seed, "account-notice"), catalog, timeline)
+    )
     return sorted((e for e in events if timeline.contains(e.time)), key=lambda e: e.time)
 
 

@@ -17,6 +17,8 @@ evaluated a little before `now` still sees it:
     2:50-2:35  ServiceNow paused, credentials updated, restarted
     2:30       Disable PIM alert
     1:45       an admin resets the lookup user's password (seed 004); 1:20 they register a method
+    0:04-0:03  an admin resets the Agents Playground user's password, then a sign-in method is
+               registered for them (the notice `make run` shows in their Personal Chat)
 
 History outside both windows (when the history is long enough): an access review deleted
 20 days ago, a watched-group add by a person 16 days ago, Litware's connected organization
@@ -39,6 +41,7 @@ from bot.workspace.demo.audit_rows import (
     AuditEvent,
     by_admin,
     by_app,
+    by_user,
     detail,
     event,
     prop,
@@ -66,6 +69,7 @@ SCENARIO_OFFSETS: Final[dict[str, tuple[timedelta, timedelta]]] = {
     "provisioning_config_changed": (2 * _H + 50 * _M, 2 * _H + 35 * _M),
     "pim_alert_disabled": (2 * _H + 30 * _M, 2 * _H + 30 * _M),
     "password_reset": (1 * _H + 45 * _M, 1 * _H + 45 * _M),
+    "account_security_notice": (4 * _M, 3 * _M),
 }
 #: ServiceNow's maintenance pause 19 days ago (start, end before now), in both tables.
 HISTORY_PAUSE: Final = (timedelta(days=19, hours=2), timedelta(days=19, hours=1, minutes=45))
@@ -288,3 +292,38 @@ def lookup_followup(ctx: AuditContext, person: Person, t: datetime) -> AuditEven
         [user_target(person)],
         reason=reason,
     )
+
+
+#: The Agents Playground's current user (tools/playground/admin.yml `currentUser`; a test
+#: keeps the two in step): the person the planted account-security notice is for.
+PLAYGROUND_USER: Final = Person(
+    index=-1,
+    object_id="0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+    display_name="Alex Wilber",
+    given_name="Alex",
+    surname="Wilber",
+    upn="alexw@contoso.example",
+    employee_id="",
+    workday_id="",
+    ad_guid="",
+    department="IT",
+    job_title="Identity administrator",
+    office="",
+    from_ad=False,
+)
+
+
+def account_security_notice(ctx: AuditContext) -> list[AuditEvent]:
+    """An admin resets the Playground user's password, then a method is registered in their
+    name from an unfamiliar address (seed 004's pair): one notice for both."""
+    t, person = ctx.timeline, PLAYGROUND_USER
+    reset = directory.password_reset(ctx, at(t, "account_security_notice"), person)
+    registered = event(
+        ctx.rng,
+        at(t, "account_security_notice", 1),
+        "User registered security info",
+        by_user(person, "203.0.113.77"),
+        [user_target(person)],
+        reason="User registered Authenticator App with Notification and Code",
+    )
+    return [_exact(reset, t), _exact(registered, t)]

@@ -5,6 +5,9 @@
     POST /v3/conversations/{conversationId}/activities/{activityId}   reply to an activity
     PUT  /v3/conversations/{conversationId}/activities/{activityId}   update an activity
 
+A 1:1 create (`isGroup` false, `members: [{"id": <Entra object id>}]`, `tenantId`) answers
+201 `{"id": "a:<new>"}` for a person the app is installed for (`installed_for`), else 403
+Forbidden (send-proactive-messages.md: it works only once the app is installed for them).
 A channel post (`isGroup` with `channelData.channel.id`) answers 201
 `{"id": "<channel>;messageid=<id>", "activityId": "<id>"}`, as Teams does; sends and
 replies answer 201 `{"id"}`; an update answers 200 `{"id"}`, or 404 if there is no such
@@ -75,6 +78,8 @@ class FakeConnector:
         self.messages: dict[str, Message] = {}
         self._failures: deque[Failure] = deque()
         self._ids = itertools.count(1000)
+        #: Entra object ids the app is installed for (a 1:1 create works for them).
+        self.installed_for: set[str] = set()
 
     def fail(
         self,
@@ -105,7 +110,9 @@ class FakeConnector:
         if failed is not None:
             return failed
         channel = (body.get("channelData") or {}).get("channel", {}).get("id")
-        if not body.get("isGroup") or not channel:
+        if not body.get("isGroup"):
+            return self._create_personal(body)
+        if not channel:
             return _error(400, "BadArgument", "only channel posts are supported here")
         message_id = self._new_message(channel, body["activity"], thread=True)
         return web.json_response(
@@ -140,6 +147,19 @@ class FakeConnector:
         message.versions.append(message.activity)
         message.activity = body
         return web.json_response({"id": message_id})
+
+    def _create_personal(self, body: dict[str, Any]) -> web.Response:
+        members = body.get("members") or []
+        # botbuilder writes `tenantID` (the service reads JSON case-insensitively), and
+        # the tenant also in channelData.
+        tenant = body.get("tenantId") or body.get("tenantID")
+        tenant = tenant or (body.get("channelData") or {}).get("tenant", {}).get("id")
+        if len(members) != 1 or not tenant:
+            return _error(400, "BadArgument", "a 1:1 conversation needs one member and a tenant")
+        member = str(members[0].get("id", "")).lower()
+        if member not in self.installed_for:
+            return _error(403, "Forbidden", "The bot is not installed for the user")
+        return web.json_response({"id": f"a:{next(self._ids)}-{member}"}, status=201)
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, Literal
 
+from bot import messages
 from bot.channels.teams.cards.digest_data import digest_data
 from bot.channels.teams.cards.timefmt import when
 from bot.models import AlertStatus
@@ -29,6 +30,7 @@ from bot.views.model import (
     Severity,
     SubscriptionListView,
 )
+from bot.views.notice import NoticeView
 from bot.views.query_views import QueryResultView
 
 TextColor = Literal["Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"]
@@ -69,6 +71,7 @@ TEMPLATES: Final[dict[type[CardView], str]] = {
     QueryResultView: "query-result.json",
     AnswerView: "answer.json",
     DigestView: "digest.json",
+    NoticeView: "notice.json",
 }
 
 
@@ -192,6 +195,35 @@ def _choices(view: Any, data: dict[str, Any]) -> None:
     ]
 
 
+def _notice(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, NoticeView)
+    for row, shown in zip(view.events, data["events"], strict=True):
+        shown["at"] = when(row.at, now=view.as_of)
+    data["asking"] = view.answer is None
+    data["was_me"] = view.answer == "was_me"
+    data["not_me"] = view.answer == "not_me"
+    data["header_style"] = {"was_me": "good", "not_me": "attention"}.get(
+        view.answer or "", "warning"
+    )
+    data["answered_at"] = _when(view.answered_at, view.as_of)
+    data["more_note"] = messages.more_items(view.more_events, "event") if view.more_events else ""
+    actions: list[dict[str, Any]] = [
+        {
+            "type": "Action.Execute",
+            "title": b.label,
+            "verb": b.verb,
+            "data": b.data,
+            "style": "destructive" if b.style == "danger" else "positive",
+        }
+        for b in view.buttons
+    ]
+    actions.append(
+        {"type": "Action.OpenUrl", "title": view.security_info.title, "url": view.security_info.url}
+    )
+    data["actions"] = actions
+    del data["buttons"], data["as_of"], data["security_info"]
+
+
 def _when(at: datetime | None, now: datetime) -> str | None:
     return None if at is None else when(at, now=now)
 
@@ -205,4 +237,5 @@ _SHAPERS: Final[dict[type[CardView], Callable[[CardView, dict[str, Any]], None]]
     RuleDetailView: _rule,
     ChoicesView: _choices,
     DigestView: digest_data,
+    NoticeView: _notice,
 }
