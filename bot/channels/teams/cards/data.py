@@ -29,7 +29,7 @@ from bot.views.model import (
     Severity,
     SubscriptionListView,
 )
-from bot.views.query_views import QueryResultView
+from bot.views.query_views import QueryResultView, ResultCardView
 
 TextColor = Literal["Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"]
 ContainerStyle = Literal["default", "emphasis", "good", "attention", "warning", "accent"]
@@ -48,6 +48,9 @@ _REPLY_STYLES: Final[dict[str, ContainerStyle]] = {
     "evaluation_error": "warning",
     "evaluation_recovered": "good",
 }
+#: The most columns a table gets at the width Teams gives a card in a channel (about
+#: 450 px): wider results become one short list of "column: value" lines per row.
+MAX_TABLE_COLUMNS: Final = 3
 #: The verbs the alert card's buttons send, as the template's flags name them.
 _ALERT_BUTTONS: Final = {
     "alert.ack": "acknowledge",
@@ -192,6 +195,22 @@ def _choices(view: Any, data: dict[str, Any]) -> None:
     ]
 
 
+def _result(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, ResultCardView)
+    data["table"] = table_data(data["table"])
+
+
+def table_data(table: dict[str, Any]) -> dict[str, Any]:
+    """`table` with `narrow` (shown as a table) or its rows as `records` of facts."""
+    columns: list[str] = table["columns"]
+    wide = len(columns) > MAX_TABLE_COLUMNS
+    records = [
+        {"facts": [{"name": n, "value": v} for n, v in zip(columns, row["cells"], strict=True)]}
+        for row in table["rows"]
+    ]
+    return {**table, "narrow": bool(table["rows"]) and not wide, "records": records if wide else []}
+
+
 def _when(at: datetime | None, now: datetime) -> str | None:
     return None if at is None else when(at, now=now)
 
@@ -205,4 +224,6 @@ _SHAPERS: Final[dict[type[CardView], Callable[[CardView, dict[str, Any]], None]]
     RuleDetailView: _rule,
     ChoicesView: _choices,
     DigestView: digest_data,
+    QueryResultView: _result,
+    AnswerView: _result,
 }
