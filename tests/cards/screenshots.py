@@ -9,17 +9,12 @@ as one PNG per card. Look at the PNGs: overlap and split words show up there, no
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from bot.channels.teams.cards import CardRenderer
-from bot.views import CardView
-from bot.views.answer import answer_view
-from bot.workspace.base import Column, QueryResult
-from tests.cards.samples import JOB, sample_views
+from tests.cards.samples import answer_views, sample_views
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 RENDERER_JS: Final = ROOT / "node_modules" / "adaptivecards" / "dist" / "adaptivecards.js"
@@ -77,61 +72,6 @@ _RENDER_JS: Final = """([card, host]) => {
   for (const b of el.querySelectorAll('button[aria-expanded]')) b.click();
   return el.scrollHeight;
 }"""
-
-
-def answer_views() -> dict[str, CardView]:
-    """Answer cards (plain-language questions): a narrow table and a wide one."""
-    start = datetime(2026, 5, 4, 9, tzinfo=UTC)
-    wide = QueryResult(
-        columns=[
-            Column("TimeGenerated", "datetime"),
-            Column("JobId", "string"),
-            Column("SourceIdentity", "string"),
-            Column("TargetUPN", "string"),
-            Column("Action", "string"),
-            Column("ResultSignature", "string"),
-            Column("ResultDescription", "string"),
-        ],
-        rows=[
-            [
-                start,
-                JOB,
-                json.dumps({"Id": f"user-{n}", "identityType": "User"}),
-                f"adele.vance.long-name-{n}@contoso-identity.onmicrosoft.com",
-                "Create",
-                "SchemaAttributeNotFound",
-                "The attribute 'employeeNumber' was not found in the target schema.",
-            ]
-            for n in range(3)
-        ],
-        elapsed_ms=31,
-    )
-    narrow = QueryResult(
-        columns=[Column("ErrorCode", "string"), Column("Failures", "long")],
-        rows=[["SchemaAttributeNotFound", 12], ["EntryConflict", 3]],
-        elapsed_ms=20,
-    )
-    facts = [("Time range", "last 24 hours"), ("Provisioning job", JOB)]
-    return {
-        "answer-wide": answer_view(
-            wide,
-            kql="AADProvisioningLogs\n| where ResultType == 'Failure'",
-            title="Provisioning failures",
-            summary="3 failures in the last 24 hours",
-            stats="3 rows · 31 ms",
-            facts=facts,
-            question=f"provisioning failures for {JOB} last 24h",
-        ),
-        "answer-narrow": answer_view(
-            narrow,
-            kql="AADProvisioningLogs\n| summarize Failures = count() by ErrorCode",
-            title="Errors by code",
-            summary="2 error codes",
-            stats="2 rows · 20 ms",
-            facts=facts[:1],
-            question="errors by code",
-        ),
-    }
 
 
 def cards() -> dict[str, dict[str, Any]]:
