@@ -81,9 +81,7 @@ def test_help_mentions_plain_language_questions_the_catalog_knows(
     examples = {
         example.lower()
         for path in sorted(CATALOG.glob("*.yaml"))
-        for question in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get(
-            "commands", []
-        )
+        for question in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("commands", [])
         for example in question.get("examples", [])
     }
     card = renderer.render(help_view(COMMANDS))
