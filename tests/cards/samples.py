@@ -32,6 +32,7 @@ from bot.views import (
     rule_list_view,
     subscription_list_view,
 )
+from bot.views.answer import answer_view
 from bot.workspace.base import Column, QueryResult
 from tests.cards.digest_samples import digest_views, huge_digest_views
 
@@ -275,6 +276,61 @@ def notice_views() -> dict[str, CardView]:
             ("notice-was-me", was_me),
             ("notice-not-me", not_me),
         )
+    }
+
+
+def answer_views() -> dict[str, CardView]:
+    """Answer cards (plain-language questions): a narrow table and a wide one."""
+    start = datetime(2026, 5, 4, 9, tzinfo=UTC)
+    wide = QueryResult(
+        columns=[
+            Column("TimeGenerated", "datetime"),
+            Column("JobId", "string"),
+            Column("SourceIdentity", "string"),
+            Column("TargetUPN", "string"),
+            Column("Action", "string"),
+            Column("ResultSignature", "string"),
+            Column("ResultDescription", "string"),
+        ],
+        rows=[
+            [
+                start,
+                JOB,
+                json.dumps({"Id": f"user-{n}", "identityType": "User"}),
+                f"adele.vance.long-name-{n}@contoso-identity.onmicrosoft.com",
+                "Create",
+                "SchemaAttributeNotFound",
+                "The attribute 'employeeNumber' was not found in the target schema.",
+            ]
+            for n in range(3)
+        ],
+        elapsed_ms=31,
+    )
+    narrow = QueryResult(
+        columns=[Column("ErrorCode", "string"), Column("Failures", "long")],
+        rows=[["SchemaAttributeNotFound", 12], ["EntryConflict", 3]],
+        elapsed_ms=20,
+    )
+    facts = [("Time range", "last 24 hours"), ("Provisioning job", JOB)]
+    return {
+        "answer-wide": answer_view(
+            wide,
+            kql="AADProvisioningLogs\n| where ResultType == 'Failure'",
+            title="Provisioning failures",
+            summary="3 failures in the last 24 hours",
+            stats="3 rows · 31 ms",
+            facts=facts,
+            question=f"provisioning failures for {JOB} last 24h",
+        ),
+        "answer-narrow": answer_view(
+            narrow,
+            kql="AADProvisioningLogs\n| summarize Failures = count() by ErrorCode",
+            title="Errors by code",
+            summary="2 error codes",
+            stats="2 rows · 20 ms",
+            facts=facts[:1],
+            question="errors by code",
+        ),
     }
 
 

@@ -40,6 +40,7 @@ _REPLY_MARKS: Final = {
     "resolved": "✅",
     "snooze_expired": "⏰",
     "evaluation_error": "⚠️",
+    "evaluation_recovered": "✅",
 }
 _TABLE_ROWS: Final = 10
 _TABLE_COLUMNS: Final = 6
@@ -224,6 +225,8 @@ def reply_message(view: ReplyView) -> SlackMessage:
         line = f"{mark} *Resolved* {at}: {_value(view)}"
     elif view.kind == "snooze_expired":
         line = f"{mark} *Snooze ended* {at}: {subject} is firing again. {_value(view)}"
+    elif view.kind == "evaluation_recovered":
+        line = f"{mark} *The rule was evaluated again* {at}: its alerts are up to date."
     else:
         line = f"{mark} *The rule's query failed* {at}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": mrkdwn(line)}]

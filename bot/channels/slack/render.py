@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from bot.channels.slack import alert_blocks, list_blocks
+from bot.channels.slack import alert_blocks, digest_blocks, list_blocks
 from bot.channels.slack.message import SlackMessage
 from bot.views.choices import ChoicesView
+from bot.views.digest import DigestView
 from bot.views.model import (
     AlertCardView,
     AlertListView,
@@ -38,6 +39,7 @@ _BUILDERS: Final[dict[type[CardView], Callable[[Any], SlackMessage]]] = {
     RuleDetailView: list_blocks.rule_detail_message,
     HelpCardView: list_blocks.help_message,
     ChoicesView: list_blocks.choices_message,
+    DigestView: digest_blocks.digest_message,
 }
 
 

@@ -7,6 +7,7 @@ and buttons as Action.Execute. `template_data(view)` gives that dict.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -31,7 +32,7 @@ from bot.views.model import (
     SubscriptionListView,
 )
 from bot.views.notice import NoticeView
-from bot.views.query_views import QueryResultView
+from bot.views.query_views import QueryResultView, ResultCardView
 
 TextColor = Literal["Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"]
 ContainerStyle = Literal["default", "emphasis", "good", "attention", "warning", "accent"]
@@ -50,6 +51,13 @@ _REPLY_STYLES: Final[dict[str, ContainerStyle]] = {
     "evaluation_error": "warning",
     "evaluation_recovered": "good",
 }
+#: The most columns a table gets at the width Teams gives a card in a channel (about
+#: 450 px): wider results become one short list of "column: value" lines per row.
+MAX_TABLE_COLUMNS: Final = 3
+#: Characters of a line at that width (small text, with room to spare), and where a
+#: browser may break one: at spaces and after hyphens.
+LINE_CHARS: Final = 52
+_WORD: Final = re.compile(r"[^\s-]+")
 #: The verbs the alert card's buttons send, as the template's flags name them.
 _ALERT_BUTTONS: Final = {
     "alert.ack": "acknowledge",
@@ -224,6 +232,48 @@ def _notice(view: Any, data: dict[str, Any]) -> None:
     del data["buttons"], data["as_of"], data["security_info"]
 
 
+def _result(view: Any, data: dict[str, Any]) -> None:
+    assert isinstance(view, ResultCardView)
+    data["table"] = table_data(data["table"])
+    if data.get("chart"):
+        data["chart"]["table"] = table_data(data["chart"]["table"])
+
+
+def table_data(table: dict[str, Any]) -> dict[str, Any]:
+    """`table` with `narrow` and its column widths when it fits the card, else `records`.
+
+    A table fits when it has at most MAX_TABLE_COLUMNS columns and its columns' longest
+    words fit side by side on one line of the card; each column is then as wide as its
+    longest word, so no word runs into the next column. Otherwise each row becomes a
+    list of "column: value" lines.
+    """
+    columns: list[str] = table["columns"]
+    cells = [row["cells"] for row in table["rows"]]
+    longest = (
+        [
+            max(_longest_word(text) for text in (name, *col))
+            for name, *col in zip(columns, *cells, strict=True)
+        ]
+        if cells
+        else [_longest_word(c) for c in columns]
+    )
+    fits = len(columns) <= MAX_TABLE_COLUMNS and sum(longest) <= LINE_CHARS
+    records = [
+        {"facts": [{"name": n, "value": v} for n, v in zip(columns, row, strict=True)]}
+        for row in cells
+    ]
+    return {
+        **table,
+        "narrow": bool(cells) and fits,
+        "widths": [{"width": max(n, 4)} for n in longest],
+        "records": [] if fits else records,
+    }
+
+
+def _longest_word(text: str) -> int:
+    return max((len(word) for word in _WORD.findall(text)), default=0)
+
+
 def _when(at: datetime | None, now: datetime) -> str | None:
     return None if at is None else when(at, now=now)
 
@@ -238,4 +288,6 @@ _SHAPERS: Final[dict[type[CardView], Callable[[CardView, dict[str, Any]], None]]
     ChoicesView: _choices,
     DigestView: digest_data,
     NoticeView: _notice,
+    QueryResultView: _result,
+    AnswerView: _result,
 }

@@ -1,7 +1,8 @@
 """The digest card's data (cards/digest.json): the neutral DigestView in Teams' words. Pure.
 
-Each job is one table row: its status word and colour, events, success rate with its
-change against the previous period, failures, disables and deletes, the last event
+Each job is a few short lines (a seven-column table does not fit the 450 px Teams gives a
+card in a channel): its status word and colour, events, success rate with its change
+against the previous period, failures, disables and deletes, the last event
 (`{{DATE()}}`/`{{TIME()}}`) and its top error codes with counts, so every number the
 chart shows is also in text.
 """
@@ -13,15 +14,6 @@ from typing import Any, Final
 from bot.channels.teams.cards.timefmt import when
 from bot.views.digest import DigestJob, DigestView, JobStatus
 
-_HEADERS: Final = (
-    "Job",
-    "Events",
-    "Success",
-    "Failures",
-    "Disables/deletes",
-    "Last event",
-    "Top errors",
-)
 _STATUS: Final[dict[JobStatus, tuple[str, str]]] = {
     "failing": ("Failing", "Attention"),
     "silent": ("Silent", "Warning"),
@@ -33,8 +25,6 @@ _STATUS: Final[dict[JobStatus, tuple[str, str]]] = {
 def digest_data(view: Any, data: dict[str, Any]) -> None:
     assert isinstance(view, DigestView)
     data["summary_style"] = "good" if view.quiet else "attention"
-    data["has_jobs"] = bool(view.jobs)
-    data["headers"] = list(_HEADERS)
     data["rows"] = [_row(job, view) for job in view.jobs]
     del data["jobs"], data["as_of"]
 
