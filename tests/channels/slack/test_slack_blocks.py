@@ -14,23 +14,29 @@ from bot.channels.slack.render import SlackRenderer
 from bot.models import AlertStatus
 from bot.views import alert_card_view
 from bot.views.model import CardView
+from bot.views.notice import NoticeView
 from tests.cards.samples import NOW, alert, huge_views, job_rule, sample_views
 
 RENDERER = SlackRenderer()
+
+
+def slack_views(views: dict[str, CardView]) -> list[tuple[str, CardView]]:
+    """The views Slack shows: notices to a person reach Teams or email, not Slack (yet)."""
+    return sorted((n, v) for n, v in views.items() if not isinstance(v, NoticeView))
 
 
 def elements(message: SlackMessage) -> list[dict[str, Any]]:
     return [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
 
 
-@pytest.mark.parametrize(("name", "view"), sorted(sample_views().items()))
+@pytest.mark.parametrize(("name", "view"), slack_views(sample_views()))
 def test_every_view_renders_within_slacks_limits(name: str, view: CardView) -> None:
     message = RENDERER.render(view)
     assert message.problems() == []
     assert message.text.strip()
 
 
-@pytest.mark.parametrize(("name", "view"), sorted(huge_views().items()))
+@pytest.mark.parametrize(("name", "view"), slack_views(huge_views()))
 def test_huge_views_are_shrunk_until_they_fit(name: str, view: CardView) -> None:
     message = RENDERER.render(view)
     assert message.problems() == []
