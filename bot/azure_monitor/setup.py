@@ -59,11 +59,7 @@ async def azure_monitor_ctx(app: web.Application) -> AsyncIterator[None]:
         " and ".join(k for k, on in (("secret", secret), ("secure webhook", tokens)) if on),
     )
     async with _WriteBack(app, settings, store):
-        try:
-            yield
-        finally:
-            if tokens is not None:
-                await tokens.close()
+        yield
 
 
 def _validator(settings: Settings) -> EntraTokenValidator | None:

@@ -4,8 +4,9 @@ ways to authenticate, Azure's retries, and bodies that are not alerts.
 Follows "Action groups" (webhook retries on 408/429/503/504; secure webhook with an Entra
 token for the app role ActionGroupsSecureWebhook, issued to the action groups' service
 principal 461e8683-5575-4561-ac7f-899cc907d62a) and "Common alert schema". The tenant's
-signing keys are served by a local JWKS endpoint shaped like Entra's
-`/{tenant}/discovery/v2.0/keys`, counting how often it is asked.
+signing keys are served by a local OpenID metadata document and JWKS endpoint shaped like
+Entra's (`/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`),
+counting how often the keys are asked for.
 """
 
 from __future__ import annotations
@@ -78,8 +79,14 @@ class EntraKeys:
 async def entra() -> AsyncIterator[tuple[EntraKeys, str]]:
     keys = EntraKeys()
     app = web.Application()
-    app.router.add_get(f"/{TENANT}/discovery/v2.0/keys", keys.keys)
     server = TestServer(app, host="127.0.0.1")
+    keys_path = f"/{TENANT}/discovery/v2.0/keys"
+
+    async def metadata(request: web.Request) -> web.Response:
+        return web.json_response({"jwks_uri": str(server.make_url(keys_path))})
+
+    app.router.add_get(f"/{TENANT}/v2.0/.well-known/openid-configuration", metadata)
+    app.router.add_get(keys_path, keys.keys)
     await server.start_server()
     try:
         yield keys, str(server.make_url("")).rstrip("/")
