@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Update, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.models import OutboxStatus
 from bot.store.base import ConflictError, StoreError, StoreUnavailableError
-from bot.store.schema import Base
+from bot.store.schema import Base, OutboxRow, WritebackRow
 
 SessionScope = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 _Row = TypeVar("_Row", bound=Base)
@@ -65,3 +67,32 @@ class SqlBase:
     async def _all(self, statement: Select[_Row]) -> list[_Row]:
         async with self._reads() as session:
             return list(await session.scalars(statement, execution_options=FRESH))
+
+
+_Leased = TypeVar("_Leased", OutboxRow, WritebackRow)
+
+
+def lease_due(
+    row: type[_Leased], *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> Update:
+    """UPDATE … RETURNING that leases to `owner` the oldest `limit` pending rows due by
+    `now` whose lease is free, counting an attempt: the outbox's and the write-backs'.
+
+    PostgreSQL: rows another worker is claiming right now are passed over, not waited
+    for. SQLite has no row locks; BEGIN IMMEDIATE serialises claimers."""
+    candidate = aliased(row)
+    due = (
+        select(candidate.id)
+        .where(candidate.status == PENDING, candidate.next_attempt_at <= now)
+        .where(or_(candidate.lease_expires_at.is_(None), candidate.lease_expires_at <= now))
+        .order_by(candidate.next_attempt_at, candidate.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(row)
+        .where(row.id.in_(due))
+        .values(lease_owner=owner, lease_expires_at=now + lease)
+        .values(attempts=row.attempts + 1)
+        .returning(row)
+    )

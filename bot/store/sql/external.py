@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import select, update
 
 from bot.models import ExternalLink, Writeback, WritebackStatus
 from bot.store.base import ExternalOperations
@@ -16,7 +15,7 @@ from bot.store.schema import (
     ExternalRuleRow,
     WritebackRow,
 )
-from bot.store.sql._common import NO_SYNC, SqlBase
+from bot.store.sql._common import NO_SYNC, SqlBase, lease_due
 
 _PENDING = WritebackStatus.PENDING.value
 
@@ -99,22 +98,7 @@ class ExternalSql(SqlBase, ExternalOperations):
     async def claim_writebacks(
         self, *, now: datetime, owner: str, lease: timedelta, limit: int
     ) -> list[Writeback]:
-        candidate = aliased(WritebackRow)
-        due = (
-            select(candidate.id)
-            .where(candidate.status == _PENDING, candidate.next_attempt_at <= now)
-            .where(or_(candidate.lease_expires_at.is_(None), candidate.lease_expires_at <= now))
-            .order_by(candidate.next_attempt_at, candidate.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(WritebackRow)
-            .where(WritebackRow.id.in_(due))
-            .values(lease_owner=owner, lease_expires_at=now + lease)
-            .values(attempts=WritebackRow.attempts + 1)
-            .returning(WritebackRow)
-        )
+        claim = lease_due(WritebackRow, owner=owner, now=now, lease=lease, limit=limit)
         async with self._scope() as session:
             rows = await session.scalars(claim, execution_options=NO_SYNC)
             claimed = [row.to_model() for row in rows]

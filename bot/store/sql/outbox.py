@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from bot.models import OutboxItem, OutboxStatus
 from bot.store.base import OutboxOperations
 from bot.store.schema import ConversationLeaseRow, OutboxRow, outbox_values
-from bot.store.sql._common import NO_SYNC, PENDING, SqlBase
+from bot.store.sql._common import NO_SYNC, PENDING, SqlBase, lease_due
 
 #: A free lease's expiry: long past.
 _FREE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -139,24 +139,7 @@ class OutboxSql(SqlBase, OutboxOperations):
     async def claim_due(
         self, *, worker: str, now: datetime, lease: timedelta, limit: int = 20
     ) -> list[OutboxItem]:
-        candidate = aliased(OutboxRow)
-        due = (
-            select(candidate.id)
-            .where(candidate.status == PENDING, candidate.next_attempt_at <= now)
-            .where(or_(candidate.lease_expires_at.is_(None), candidate.lease_expires_at <= now))
-            .order_by(candidate.next_attempt_at, candidate.id)
-            .limit(limit)
-            # PostgreSQL: rows another worker is claiming right now are passed over, not
-            # waited for. SQLite has no row locks; BEGIN IMMEDIATE serialises claimers.
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(OutboxRow)
-            .where(OutboxRow.id.in_(due))
-            .values(lease_owner=worker, lease_expires_at=now + lease)
-            .values(attempts=OutboxRow.attempts + 1)
-            .returning(OutboxRow)
-        )
+        claim = lease_due(OutboxRow, owner=worker, now=now, lease=lease, limit=limit)
         async with self._scope() as session:
             rows = await session.scalars(claim, execution_options=NO_SYNC)
             items = [row.to_model() for row in rows]
