@@ -257,7 +257,7 @@ def _slack_channel(settings: Settings) -> SlackChannel | None:
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = await open_store(app[SETTINGS].database_url)
+    store = await open_store(app[SETTINGS].database_url, on_takeover=app[METRICS].count_takeover)
     app[STORE] = store
     try:
         yield
