@@ -47,6 +47,7 @@ from bot.edge import EDGE, Edge, EdgeLimits
 from bot.errors import ConfigError
 from bot.health.scheduler import DigestScheduler
 from bot.health.service import HealthService
+from bot.logs import log_context
 from bot.metrics import BotMetrics, CountingNotifier, TimedWorkspace
 from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notice_wiring import (
@@ -478,7 +479,8 @@ def _scheduler(app: web.Application) -> RuleScheduler:
             intake = app.get(NOTICE_INTAKE)
             return None if intake is None else await intake.evaluate(rule, now=now)
         started = monotonic()
-        evaluation = await pipeline.evaluate_slot(rule, slot_at=now)
+        with log_context(rule_id=rule.id, slot=now.isoformat()):
+            evaluation = await pipeline.evaluate_slot(rule, slot_at=now)
         metrics.observe_evaluation(
             rule.id,
             outcome=evaluation_outcome(evaluation),
