@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, Final, Literal
 
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -31,7 +32,10 @@ _STANDARD: Final = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None
 }
 
 #: The fields of the work in hand (see log_context); a task inherits its creator's.
-_CONTEXT: ContextVar[Mapping[str, object]] = ContextVar("alertbot_log_context", default={})
+_CONTEXT: ContextVar[Mapping[str, object]] = ContextVar(
+    "alertbot_log_context",
+    default=MappingProxyType({}),  # read-only: a shared default must never change
+)
 
 
 @contextmanager

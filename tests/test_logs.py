@@ -52,7 +52,8 @@ def test_a_line_carries_the_fields_of_the_log_context_it_was_logged_in() -> None
     after = json.loads(JsonFormatter("host:42").format(record()))
     assert (inner["rule_id"], inner["alert_id"], inner["replica"]) == ("r", 7, "host:42")
     assert "conversation_id" not in inner  # None is left out
-    assert "alert_id" not in outer and outer["rule_id"] == "r"
+    assert "alert_id" not in outer
+    assert outer["rule_id"] == "r"
     assert "rule_id" not in after
 
 
