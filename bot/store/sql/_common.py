@@ -75,9 +75,13 @@ class SqlBase:
         self._dialect = dialect
         self._on_takeover = on_takeover
 
-    def _took_over(self, kind: TakeoverKind, what: str, previous: str | None) -> None:
-        """`what` was claimed by someone else (`previous`) whose claim ran out."""
-        log.info("took over %s from %s", what, previous or "a replica that stopped")
+    def _took_over(
+        self, kind: TakeoverKind, what: str, previous: str | None, **fields: object
+    ) -> None:
+        """`what` was claimed by someone else (`previous`) whose claim ran out; `fields`
+        name it in a JSON log line (conversation_id, rule_id, ...)."""
+        who = previous or "a replica that stopped"
+        log.info("took over %s from %s", what, who, extra=fields)
         if self._on_takeover is not None:
             self._on_takeover(kind, previous or "")
 

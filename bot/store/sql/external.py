@@ -105,7 +105,8 @@ class ExternalSql(SqlBase, ExternalOperations):
         claimed = [row.to_model() for row, _ in rows]
         for row, previous in rows:
             if previous is not None and previous != owner:
-                self._took_over("writeback", f"write-back {row.id}", previous)
+                what = f"write-back {row.id}"
+                self._took_over("writeback", what, previous, alert_id=row.alert_id)
         return sorted(claimed, key=lambda w: (w.next_attempt_at, w.id))
 
     async def finish_writeback(

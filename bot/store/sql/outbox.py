@@ -91,7 +91,8 @@ class OutboxSql(SqlBase, OutboxOperations):
             )
             for conversation_id, owner in previous.items():
                 if owner is not None and owner != worker:
-                    self._took_over("conversation", f"conversation {conversation_id}", owner)
+                    what = f"conversation {conversation_id}"
+                    self._took_over("conversation", what, owner, conversation_id=conversation_id)
             rows = await session.execute(
                 select(OutboxRow.id, OutboxRow.conversation_id, due)
                 .where(OutboxRow.conversation_id.in_(claimed), OutboxRow.status == PENDING)

@@ -192,7 +192,8 @@ class SqlStore(SqlOperations, Store):
         if await session.scalar(claim) is None:
             raise SlotTakenError(f"rule {rule_id!r}: slot {slot_at.isoformat()} already evaluated")
         if waited:
-            self._took_over("slot", f"rule {rule_id} slot {slot_at.isoformat()}", None)
+            what = f"rule {rule_id} slot {slot_at.isoformat()}"
+            self._took_over("slot", what, None, rule_id=rule_id, slot=slot_at.isoformat())
         await session.execute(
             delete(EvaluationRow).where(
                 EvaluationRow.rule_id == rule_id, EvaluationRow.slot_at < slot_at - SLOT_RETENTION
