@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from bot.errors import ConfigError, QueryError, RetryableWorkspaceError, WorkspaceError
 from bot.logs import formatter
@@ -35,6 +35,16 @@ EXIT_INTERNAL: Final = 70
 EXIT_BROKEN_PIPE: Final = 141
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: `--debug` is also accepted after the command's name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alertbot",
@@ -43,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="log everything and show tracebacks of failures"
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
     commands.add_parser("serve", help="start the bot's HTTP server")
     query = commands.add_parser(
         "query",
