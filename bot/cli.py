@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_demo_command(commands: argparse._SubParsersAction[_CommandParser]) -> None:
     demo = commands.add_parser(
         "demo",
         help="try the bot in a local Teams: the demo workspace and the Agents Playground",
@@ -126,7 +126,7 @@ def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
 
 
-def _add_ask_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_ask_command(commands: argparse._SubParsersAction[_CommandParser]) -> None:
     ask = commands.add_parser(
         "ask",
         help="answer a question in plain language with the matching KQL",
@@ -138,7 +138,7 @@ def _add_ask_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     ask.add_argument("--format", choices=["table", "json"], default="table")
 
 
-def _add_alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_alert_commands(commands: argparse._SubParsersAction[_CommandParser]) -> None:
     rules = commands.add_parser("rules", help="check or list the alert rules")
     actions = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     for name, text in (

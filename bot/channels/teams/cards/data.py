@@ -139,6 +139,8 @@ def _alert(view: Any, data: dict[str, Any]) -> None:
         "query": True,
         "portal_url": view.portal_url,
     }
+    if data.get("evidence"):
+        data["evidence"] = table_data(data["evidence"])
     del data["buttons"], data["portal_url"], data["as_of"]
 
 
