@@ -188,9 +188,10 @@ def build_notifier(
     routing = RoutingNotifier(notifiers)
     if not settings.notices_enabled:
         return routing
+    chat = [slack.notice_reach(store=app[STORE], clock=app[CLOCK])] if slack is not None else []
     reaches = notice_reaches(
         settings, app[NOTICE_PARTS], teams=teams, store=app[STORE], renderer=renderer,
-        clock=app[CLOCK],
+        clock=app[CLOCK], chat=chat,
     )  # fmt: skip
     return NoticeNotifier(
         others=routing,

@@ -3,9 +3,10 @@
 With ALERTBOT_NOTICES_ENABLED, notify_person rules are evaluated into notices and each
 notice is delivered through the ways configured, in order: the Teams 1:1 chat the bot
 has, a new 1:1 chat (Bot Connector), the app installed with Microsoft Graph then its chat
-(ALERTBOT_NOTICES_TEAMS_APP_EXTERNAL_ID), email (ALERTBOT_NOTICES_MAIL_SENDER). Slack
-direct messages come in as one more Reach once the Slack channel exists. Without it,
-notify_person rules are not run at all. The buttons of notices already sent keep working.
+(ALERTBOT_NOTICES_TEAMS_APP_EXTERNAL_ID), a Slack direct message when Slack is configured
+(the Reach app.py gets from bot.channels.slack: this module never imports Slack), email
+(ALERTBOT_NOTICES_MAIL_SENDER). Without it, notify_person rules are not run at all. The
+buttons of notices already sent keep working.
 """
 
 from __future__ import annotations
@@ -102,8 +103,10 @@ def notice_reaches(
     store: Store,
     renderer: CardRenderer,
     clock: Clock,
+    chat: Sequence[Reach] = (),
 ) -> Sequence[Reach]:
-    """The ways to reach a person, in the order they are tried."""
+    """The ways to reach a person, in the order they are tried; `chat`: other chat
+    platforms' ways (Slack), tried after Teams and before email."""
     common = TeamsParts(connector=teams.connector, store=store, renderer=renderer, clock=clock)
     reaches: list[Reach] = [TeamsExistingChat(common), TeamsNewChat(common)]
     if parts.graph is not None and settings.notices_teams_app_external_id:
@@ -111,6 +114,7 @@ def notice_reaches(
             parts.graph, external_id=settings.notices_teams_app_external_id
         )
         reaches.append(TeamsInstalledChat(common, installer=installer))
+    reaches.extend(chat)
     if parts.graph is not None and settings.notices_mail_sender:
         reaches.append(GraphMailer(parts.graph, sender=settings.notices_mail_sender))
     log.info("notices reach people by: %s", ", ".join(r.name for r in reaches))

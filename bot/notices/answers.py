@@ -4,7 +4,9 @@ the person, the events, who initiated them and from which addresses, and the fir
 (the rule's remediation). Both answers are audited, in the same transaction as the answer.
 
 Only the person the notice is for may answer (a forwarded card pressed by someone else is
-refused, and the card stays as it is); a second answer changes nothing and shows the first.
+refused, audited, and the card stays as it is): the caller's Entra object id, or the email
+their chat platform vouches for (Slack), must be the notice's person's. A second answer
+changes nothing and shows the first.
 """
 
 from __future__ import annotations
@@ -108,10 +110,15 @@ class NoticeAnswers:
 
 
 def is_their_notice(caller: Caller, notice: Notice) -> bool:
-    """The caller is the person: their Entra object id is the notice's."""
+    """The caller is the person: their Entra object id is the notice's, or (Slack, where
+    the notice was found by the UPN as email) the email their channel vouches for is the
+    notice's UPN."""
     principal = caller.principal
     caller_id = (principal.entra_object_id or "").lower()
-    return bool(caller_id) and caller_id == (notice.person.object_id or "").lower()
+    if caller_id and caller_id == (notice.person.object_id or "").lower():
+        return True
+    email = (principal.email or "").lower()
+    return bool(email) and email == (notice.person.upn or "").lower()
 
 
 async def _raise_alert(
