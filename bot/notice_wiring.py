@@ -6,19 +6,22 @@ has, a new 1:1 chat (Bot Connector), the app installed with Microsoft Graph then
 (ALERTBOT_NOTICES_TEAMS_APP_EXTERNAL_ID), a Slack direct message when Slack is configured
 (the Reach app.py gets from bot.channels.slack: this module never imports Slack), email
 (ALERTBOT_NOTICES_MAIL_SENDER). Without it, notify_person rules are not run at all. The
-buttons of notices already sent keep working.
+buttons of notices already sent keep working. With ALERTBOT_NOTICES_REMINDER_MINUTES, a
+periodic check raises a reminder alert for notices nobody answered (bot.notices.reminders).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Final
 
 from aiohttp import web
 
+from bot.alerts.reload import RuleBook
 from bot.channels.teams import TeamsChannel
 from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.personal import (
@@ -32,6 +35,7 @@ from bot.models import Clock
 from bot.notices.delivery import Reach
 from bot.notices.graph import GraphClient, GraphMailer, GraphTeamsInstaller
 from bot.notices.intake import NoticeIntake, NoticePolicy
+from bot.notices.reminders import NoticeReminders
 from bot.settings import Settings
 from bot.store import Store
 
@@ -82,6 +86,37 @@ async def notice_parts(settings: Settings) -> AsyncIterator[NoticeParts]:
         await membership.close()
         await graph.close()
         await credential.close()
+
+
+@asynccontextmanager
+async def notice_reminders(
+    settings: Settings,
+    *,
+    store: Store,
+    book: RuleBook,
+    clock: Clock,
+    on_enqueued: Callable[[], None],
+) -> AsyncIterator[NoticeReminders | None]:
+    """The no-answer reminder check, running while the block runs; None when notices,
+    reminders (ALERTBOT_NOTICES_REMINDER_MINUTES) or the scheduler are off."""
+    minutes = settings.notices_reminder_minutes
+    if not (settings.notices_enabled and minutes and settings.scheduler_enabled):
+        yield None
+        return
+    reminders = NoticeReminders(
+        store=store,
+        rules=lambda: book.rules,
+        clock=clock,
+        after=timedelta(minutes=minutes),
+        on_rule=book.add_external,
+        on_enqueued=on_enqueued,
+    )
+    await reminders.start()
+    log.info("notices: a reminder alert when a notice has no answer after %d minutes", minutes)
+    try:
+        yield reminders
+    finally:
+        await reminders.stop()
 
 
 def notice_policy(settings: Settings, parts: NoticeParts) -> NoticePolicy:

@@ -95,7 +95,16 @@ class NoticeAnswers:
                 return  # answered meanwhile (another press, another replica)
             enqueued = 0
             if alert_id is not None:
-                enqueued = await _raise_alert(tx, notice, rule, alert_id, caller, now)
+                enqueued = await raise_notice_alert(
+                    tx,
+                    notice,
+                    rule,
+                    alert_id,
+                    now=now,
+                    actor=caller.user_id,
+                    actor_name=caller.name,
+                    note="This wasn't me",
+                )
             detail = f"alert {alert_id}" if alert_id is not None else "recorded"
             await tx.append_audit(_entry(caller, notice, f"notice.{answer.value}", now, detail))
         log.info(
@@ -121,15 +130,19 @@ def is_their_notice(caller: Caller, notice: Notice) -> bool:
     return bool(email) and email == (notice.person.upn or "").lower()
 
 
-async def _raise_alert(
+async def raise_notice_alert(
     tx: StoreOperations,
     notice: Notice,
     rule: Rule | None,
     alert_id: int,
-    caller: Caller,
+    *,
     now: datetime,
+    actor: str,
+    actor_name: str | None,
+    note: str,
 ) -> int:
-    """The "This wasn't me" alert and its deliveries; how many conversations it goes to."""
+    """An alert of `rule` about the notice ("This wasn't me", or no answer: a reminder)
+    and its deliveries to the subscribed conversations; how many it goes to."""
     rule_id = rule.id if rule is not None else notice.rule_id
     dimensions = {"Person": notice.person.label, "Notice": notice.id}
     alert = AlertInstance(
@@ -150,9 +163,9 @@ async def _raise_alert(
                 at=now,
                 from_status=None,
                 to_status=AlertStatus.FIRING,
-                actor=caller.user_id,
-                actor_name=caller.name,
-                note="This wasn't me",
+                actor=actor,
+                actor_name=actor_name,
+                note=note,
             )
         ],
     )

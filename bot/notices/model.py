@@ -74,6 +74,8 @@ class Notice(_Model):
     delivered_via: str | None = None
     conversation_id: str | None = None
     message_id: str | None = None
+    #: When "no answer yet" was raised as a reminder alert (at most once).
+    reminded_at: datetime | None = None
 
     @property
     def first_at(self) -> datetime:
