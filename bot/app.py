@@ -55,6 +55,7 @@ from bot.notice_wiring import (
     notice_parts,
     notice_policy,
     notice_reaches,
+    notice_reminders,
 )
 from bot.notices.answers import NoticeAnswers
 from bot.notices.delivery import NoticeNotifier
@@ -188,9 +189,10 @@ def build_notifier(
     routing = RoutingNotifier(notifiers)
     if not settings.notices_enabled:
         return routing
+    chat = [slack.notice_reach(store=app[STORE], clock=app[CLOCK])] if slack is not None else []
     reaches = notice_reaches(
         settings, app[NOTICE_PARTS], teams=teams, store=app[STORE], renderer=renderer,
-        clock=app[CLOCK],
+        clock=app[CLOCK], chat=chat,
     )  # fmt: skip
     return NoticeNotifier(
         others=routing,
@@ -315,8 +317,12 @@ async def _delivery_ctx(
         )
     dispatcher.start()
     log.info("delivering notifications with %s", type(notifier).__name__)
+    reminders = notice_reminders(
+        settings, store=app[STORE], book=app[RULES], clock=app[CLOCK], on_enqueued=dispatcher.wake
+    )
     try:
-        yield
+        async with reminders:
+            yield
     finally:
         await dispatcher.stop()
 

@@ -219,6 +219,8 @@ class Settings(BaseSettings):
     notices_per_person_per_hour: int = Field(default=3, ge=1, le=60)
     notices_teams_app_external_id: str | None = Field(default=None, pattern=_GUID)
     notices_mail_sender: str | None = None
+    #: No answer this many minutes after a notice: a Sev3 reminder alert (0: never).
+    notices_reminder_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
     graph_endpoint: str = "https://graph.microsoft.com/v1.0"
 
     @field_validator("demo_now")

@@ -7,4 +7,5 @@ view.py      the channel-neutral notice view
 delivery.py  the ways to reach a person, tried in order, behind the outbox
 graph.py     Microsoft Graph: install the Teams app for a person, their 1:1 chat, sendMail
 answers.py   the person's answer: recorded, audited, "This wasn't me" raises an alert
+reminders.py no answer in time: a low-severity reminder alert, once per notice (optional)
 """

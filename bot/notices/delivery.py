@@ -10,10 +10,11 @@ recorded on the notice (so a redelivery after a crash sends nothing again). When
 way failed and one of them may work later (throttled, busy, no answer), the delivery is
 retried; otherwise it fails for good (logged: nothing can reach the person).
 
-Slack direct messages plug in as one more `Reach` (name "slack"), between Teams and email,
-once the Slack channel (bot.channels.slack) is merged: users.lookupByEmail with the
-person's UPN, conversations.open with their user id, chat.postMessage of the NoticeView
-rendered as Block Kit; `users_not_found` is Unreachable, `ratelimited` is Unreachable(later).
+Slack direct messages are one more `Reach` (name "slack", bot.channels.slack.notices),
+between Teams and email when Slack is configured: users.lookupByEmail with the person's
+UPN, conversations.open with their user id, chat.postMessage of the NoticeView rendered as
+Block Kit; `users_not_found` is Unreachable, `ratelimited` is Unreachable(later). This
+package never imports Slack: app.py hands the reach in (bot.notice_wiring).
 """
 
 from __future__ import annotations

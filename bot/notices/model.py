@@ -70,10 +70,12 @@ class Notice(_Model):
     answered_at: datetime | None = None
     #: The alert "This wasn't me" raised.
     alert_id: int | None = None
-    #: How it reached the person ("teams", "teams-created", "teams-installed", "email").
+    #: How it reached the person ("teams", "teams-create", "teams-install", "slack", "email").
     delivered_via: str | None = None
     conversation_id: str | None = None
     message_id: str | None = None
+    #: When "no answer yet" was raised as a reminder alert (at most once).
+    reminded_at: datetime | None = None
 
     @property
     def first_at(self) -> datetime:

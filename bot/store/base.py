@@ -350,6 +350,15 @@ class NoticeOperations(Protocol):
         self, notice_id: str, *, via: str, conversation_id: str | None, message_id: str | None
     ) -> None: ...
 
+    async def claim_unanswered_notices(
+        self, *, created_after: datetime, created_before: datetime, at: datetime, limit: int
+    ) -> list[Notice]:
+        """Notices created in (`created_after`, `created_before`] with no answer and no
+        reminder yet, marked reminded `at` and returned (oldest first): each is claimed by
+        one caller only, however many replicas ask at once (rows another transaction is
+        claiming are passed over)."""
+        ...
+
 
 class StoreOperations(
     AlertOperations,

@@ -548,6 +548,8 @@ class NoticeRow(Base):
     delivered_via: Mapped[str | None] = mapped_column(String(30))
     conversation_id: Mapped[str | None] = mapped_column(String(512))
     message_id: Mapped[str | None] = mapped_column(String(512))
+    #: When the reminder about no answer was raised (once; bot.notices.reminders).
+    reminded_at: Mapped[datetime | None]
 
 
 class NoticeRecordRow(Base):

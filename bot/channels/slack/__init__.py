@@ -6,6 +6,8 @@ imports them.
     alert_blocks.py, list_blocks.py, render.py   the Block Kit renderer of the views
     connector.py      post, reply and edit through the Web API; failures with verdicts
     people.py         names, Slack admins (user ids, user groups), email -> Entra
+    notice_blocks.py  the notice to the affected person in Block Kit
+    notices.py        the notice as a direct message (bot.notices' Reach "slack")
     inbound.py        mentions, DMs, the slash command, buttons, channel events
     http.py           POST /slack/events (HTTP mode); Socket Mode is `SlackChannel.socket`
     manifest.py       the app manifest (`alertbot manifest --slack`)
@@ -32,11 +34,12 @@ from bot.channels.slack.connector import SlackConnector
 from bot.channels.slack.http import SLACK_APP, SLACK_PATH, add_routes
 from bot.channels.slack.inbound import AlertViewSource, SlackBot
 from bot.channels.slack.message import SlackMessage
+from bot.channels.slack.notices import SlackDirectMessage
 from bot.channels.slack.people import EntraLookup, SlackAdmins, SlackPeople
 from bot.channels.slack.render import SlackRenderer
 from bot.commands.access import EdgeGate
 from bot.commands.base import Router
-from bot.models import ChannelKind
+from bot.models import ChannelKind, Clock
 from bot.store.base import ConversationOperations
 
 __all__ = [
@@ -134,6 +137,12 @@ class SlackChannel:
         session = self.client.session
         if session is not None and not session.closed:
             await session.close()
+
+    def notice_reach(self, *, store: ConversationOperations, clock: Clock) -> SlackDirectMessage:
+        """Notices to the affected person as a Slack direct message (bot.notices' Reach)."""
+        return SlackDirectMessage(
+            client=self.client, renderer=self.renderer, pacer=self.pacer, store=store, clock=clock
+        )
 
     def notifier(
         self, *, store: NotifierStore, presenter: AlertPresenter, time_budget: float = TIME_BUDGET

@@ -104,7 +104,7 @@ class SlackConnector:
             async with asyncio.timeout(limit):
                 response = await self._client.api_call(method, json=arguments)
         except SlackApiError as error:
-            raise _failure(operation, error) from error
+            raise delivery_error(operation, error) from error
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as error:
             raise SlackDeliveryError(
                 operation, status=None, error=type(error).__name__, retry_after=None
@@ -113,7 +113,8 @@ class SlackConnector:
         return data
 
 
-def _failure(operation: str, error: SlackApiError) -> SlackDeliveryError:
+def delivery_error(operation: str, error: SlackApiError) -> SlackDeliveryError:
+    """What a refused Web API call means for a delivery (its verdict and Retry-After)."""
     response = error.response
     status = getattr(response, "status_code", None)
     data = getattr(response, "data", None)

@@ -7,6 +7,8 @@
   answer within 3 s), then go to `Router.handle_card_action`; the message is edited in
   place (chat.update, for everyone) with the reply's view, and the reply's text is shown
   to the person who pressed (chat.postEphemeral). "Show query" posts the KQL in the thread.
+  A notice's answers (`notice.*`) go the same way; the caller carries the email Slack
+  holds for them (users.info), which bot.notices matches with the notice's person.
 - The bot leaving or being removed from a channel, an archived or deleted channel, the app
   uninstalled or its tokens revoked: the conversations are pruned (with their
   subscriptions and pending deliveries).
@@ -51,7 +53,7 @@ log = logging.getLogger(__name__)
 #: The alert view as chat shows it now, by alert id (for "Show query").
 AlertViewSource = Callable[[int], Awaitable[AlertCardView | None]]
 _MENTION: Final = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_ACTIONS: Final = re.compile(r"^(alert|rule|ask)\.")
+_ACTIONS: Final = re.compile(r"^(alert|rule|ask|notice)\.")
 _SEEN_LIMIT: Final = 5000
 _PRUNING_EVENTS: Final = (
     "channel_left",
@@ -307,6 +309,7 @@ class SlackBot:
             channel_type=channel_type if isinstance(channel_type, str) else None,
             name=person.name,
             entra_object_id=person.entra_object_id,
+            email=person.email,
         )
 
     def message(self, reply: Reply) -> SlackMessage | None:

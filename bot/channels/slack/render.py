@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from bot.channels.slack import alert_blocks, digest_blocks, list_blocks
+from bot.channels.slack import alert_blocks, digest_blocks, list_blocks, notice_blocks
 from bot.channels.slack.message import SlackMessage
 from bot.views.choices import ChoicesView
 from bot.views.digest import DigestView
@@ -24,6 +24,7 @@ from bot.views.model import (
     RuleListView,
     SubscriptionListView,
 )
+from bot.views.notice import NoticeView
 from bot.views.query_views import ResultCardView
 
 #: Slack refuses (msg_too_long) well before this; blocks past it are cut first.
@@ -40,6 +41,7 @@ _BUILDERS: Final[dict[type[CardView], Callable[[Any], SlackMessage]]] = {
     HelpCardView: list_blocks.help_message,
     ChoicesView: list_blocks.choices_message,
     DigestView: digest_blocks.digest_message,
+    NoticeView: notice_blocks.notice_message,
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
 
 from bot.notices.model import Answer, Notice, NoticeEvent, Person
 from bot.store.base import ConflictError, NoticeOperations
@@ -85,6 +86,28 @@ class NoticeSql(SqlBase, NoticeOperations):
         async with self._scope() as session:
             await session.execute(statement, execution_options=NO_SYNC)
 
+    async def claim_unanswered_notices(
+        self, *, created_after: datetime, created_before: datetime, at: datetime, limit: int
+    ) -> list[Notice]:
+        candidate = aliased(NoticeRow)
+        due = (
+            select(candidate.id)
+            .where(candidate.answer.is_(None), candidate.reminded_at.is_(None))
+            .where(candidate.created_at > created_after, candidate.created_at <= created_before)
+            .order_by(candidate.created_at, candidate.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(NoticeRow)
+            .where(NoticeRow.id.in_(due), NoticeRow.reminded_at.is_(None))
+            .values(reminded_at=at)
+            .returning(NoticeRow)
+        )
+        async with self._scope() as session:
+            rows = (await session.scalars(statement, execution_options=NO_SYNC)).all()
+        return sorted((_model(row) for row in rows), key=lambda n: (n.created_at, n.id))
+
 
 def _row(notice: Notice) -> NoticeRow:
     values: dict[str, Any] = notice.model_dump(mode="python", exclude={"person", "events"})
@@ -114,4 +137,5 @@ def _model(row: NoticeRow) -> Notice:
         delivered_via=row.delivered_via,
         conversation_id=row.conversation_id,
         message_id=row.message_id,
+        reminded_at=row.reminded_at,
     )

@@ -59,6 +59,8 @@ def test_scopes_cover_the_events_and_calls() -> None:
     assert {"app_mention", "message.im", "member_left_channel", "channel_left"} <= events
     assert {"app_mentions:read", "im:history", "chat:write", "commands"} <= scopes
     assert {"users:read", "users:read.email", "usergroups:read", "channels:read"} <= scopes
+    # Notices as a DM: users.lookupByEmail, conversations.open, chat.postMessage.
+    assert {"users:read.email", "im:write", "chat:write"} <= scopes
 
 
 def test_alertbot_manifest_slack_prints_yaml() -> None:
