@@ -162,14 +162,14 @@ class SlackConnector:
             "update", limit, channel=channel_of(ref), ts=message_id, **payload.arguments()
         )
 
-    async def _call(self, operation: str, limit: float, **arguments: Any) -> dict[str, Any]:
+    async def _call(self, operation: str, seconds: float, /, **arguments: Any) -> dict[str, Any]:
         method = _METHODS.get(operation, "chat.postMessage")
         request: dict[str, Any] = {"json": arguments}
         if operation == "look up":  # read methods take form arguments, not JSON
             method = "conversations.replies" if "ts" in arguments else "conversations.history"
             request = {"http_verb": "GET", "params": {k: _form(v) for k, v in arguments.items()}}
         try:
-            async with asyncio.timeout(limit):
+            async with asyncio.timeout(seconds):
                 response = await self._client.api_call(method, **request)
         except SlackApiError as error:
             raise _failure(operation, error) from error
