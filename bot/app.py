@@ -143,7 +143,10 @@ def edge_limits(settings: Settings) -> EdgeLimits:
 
 def shared_pacer(settings: Settings) -> Pacer:
     """Teams' pacer; with several replicas, each keeps to its share of the app's limit."""
-    return Pacer(app_windows=tuple(w.shared(settings.replicas) for w in APP_WINDOWS))
+    pacer = Pacer(app_windows=APP_WINDOWS)
+    # Until the replicas delivering are counted (bot.channels.pacing_state).
+    pacer.share_app(settings.replicas)
+    return pacer
 
 
 def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
@@ -179,12 +182,16 @@ def build_notifier(
     budget = min(TEAMS_DELIVERY_BUDGET, settings.outbox_lease_seconds / DISPATCH_BATCH * 0.8)
     notifiers: dict[ChannelKind, Notifier] = {
         ChannelKind.TEAMS: teams.notifier(
-            store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
+            store=app[STORE],
+            presenter=presenter,
+            renderer=renderer,
+            time_budget=budget,
+            wall=app[CLOCK],
         ),
     }
     if slack is not None:
         notifiers[ChannelKind.SLACK] = slack.notifier(
-            store=app[STORE], presenter=presenter, time_budget=budget
+            store=app[STORE], presenter=presenter, time_budget=budget, wall=app[CLOCK]
         )
     routing = RoutingNotifier(notifiers)
     if not settings.notices_enabled:

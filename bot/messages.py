@@ -80,6 +80,14 @@ def internal_error() -> str:
     return "Something went wrong on my side and nothing was changed. Please try again in a minute."
 
 
+def maybe_repeated() -> str:
+    """Above a card posted again after the answer to an earlier post of it was lost."""
+    return (
+        "This may repeat a card posted just before: Teams did not confirm that post, "
+        "so it is sent again."
+    )
+
+
 def workspace_unavailable() -> str:
     return "Log Analytics did not answer in time. Please try again in a few minutes."
 

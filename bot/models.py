@@ -250,6 +250,10 @@ class OutboxItem(_Model):
     last_error: str | None = None
     #: The chat message this delivery created or updated (for in-place edits).
     message_id: str | None = None
+    #: A post started and not known to have failed ("maybe sent"): its attempt id and
+    #: when it began. Redelivery reconciles it (bot.channels.maybe_sent).
+    post_attempt: str | None = None
+    post_started_at: datetime | None = None
 
 
 class ExternalLink(_Model):

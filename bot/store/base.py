@@ -261,6 +261,15 @@ class OutboxOperations(Protocol):
         `worker` still holds the lease on a pending item."""
         ...
 
+    async def mark_post_started(self, item_id: int, *, attempt: str, at: datetime) -> bool:
+        """A post of the pending item is about to be sent (attempt id `attempt`): until
+        cleared, the item is "maybe sent". False if the item is not pending."""
+        ...
+
+    async def clear_post_started(self, item_id: int, *, attempt: str) -> bool:
+        """The post `attempt` was answered with a refusal: nothing was posted."""
+        ...
+
     async def list_outbox(
         self,
         *,
@@ -360,6 +369,29 @@ class NoticeOperations(Protocol):
         ...
 
 
+class DeliveryStateOperations(Protocol):
+    """What every replica's deliveries share beyond the outbox: what each posted message
+    shows, and each conversation's pacing."""
+
+    async def shown_digest(self, conversation_id: str, message_id: str) -> str | None:
+        """The digest of what the message was last made to show, if known."""
+        ...
+
+    async def remember_shown(
+        self, conversation_id: str, message_id: str, *, digest: str, at: datetime
+    ) -> None: ...
+
+    async def recent_sends(self, conversation_id: str) -> list[datetime]:
+        """When the latest operations in the conversation happened (or are booked)."""
+        ...
+
+    async def save_recent_sends(self, conversation_id: str, sends: Sequence[datetime]) -> None: ...
+
+    async def delivering_replicas(self, *, since: datetime) -> int:
+        """How many workers claimed a conversation since `since`."""
+        ...
+
+
 class StoreOperations(
     AlertOperations,
     MuteOperations,
@@ -369,6 +401,7 @@ class StoreOperations(
     ExternalOperations,
     DigestOperations,
     NoticeOperations,
+    DeliveryStateOperations,
     Protocol,
 ):
     """Everything that can be read or written, alone or inside one transaction."""

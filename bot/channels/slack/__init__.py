@@ -71,7 +71,7 @@ class SlackChannel:
         app_token: str | None = None,
         pacer: Pacer | None = None,
     ) -> None:
-        self.client = AsyncWebClient(token=bot_token, base_url=api_url, timeout=10)
+        self.client = AsyncWebClient(token=bot_token, base_url=api_url, timeout=8)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret or "",
@@ -145,8 +145,14 @@ class SlackChannel:
         )
 
     def notifier(
-        self, *, store: NotifierStore, presenter: AlertPresenter, time_budget: float = TIME_BUDGET
+        self,
+        *,
+        store: NotifierStore,
+        presenter: AlertPresenter,
+        time_budget: float = TIME_BUDGET,
+        wall: Callable[[], datetime] | None = None,
     ) -> ChannelNotifier[SlackMessage]:
+        self.shown.attach(store)
         return ChannelNotifier(
             channel=ChannelKind.SLACK,
             connector=SlackConnector(self.client),
@@ -156,4 +162,5 @@ class SlackChannel:
             pacer=self.pacer,
             shown=self.shown,
             time_budget=time_budget,
+            wall=wall,
         )

@@ -215,7 +215,7 @@ class SlackBot:
     ) -> None:
         assert reply.view is not None
         message = self._renderer.render(reply.view)
-        if self._shown.shows(caller.conversation_id, ts, message):
+        if await self._shown.shows(caller.conversation_id, ts, message):
             return
         await self._pacer.acquire(caller.conversation_id)
         done = await _quietly(
@@ -225,7 +225,7 @@ class SlackBot:
             "update the pressed message",
         )
         if done:
-            self._shown.remember(caller.conversation_id, ts, message)
+            await self._shown.remember(caller.conversation_id, ts, message)
 
     async def _show_query(
         self, client: AsyncWebClient, channel: str, ts: Any, data: Mapping[str, Any] | None

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.channels.delivery import DeliveryError
+from bot.channels.maybe_sent import PostMark
 from bot.channels.pacing import Pacer
 from bot.channels.slack import conversations
 from bot.channels.slack.connector import SlackConnector, SlackDeliveryError, delivery_error
@@ -81,7 +82,9 @@ class SlackDirectMessage:
         await self._pacer.acquire(ref.conversation_id)
         message = self._renderer.render(view)
         try:
-            ts = await self._connector.post(ref, message, limit=REQUEST_LIMIT)
+            ts = await self._connector.post(
+                ref, message, limit=REQUEST_LIMIT, mark=PostMark(f"notice:{notice.id}")
+            )
         except DeliveryError as error:
             raise unreachable(error) from error
         await self._store.upsert_conversation(ref)

@@ -37,8 +37,10 @@ log = logging.getLogger(__name__)
 
 AppType = Literal["SingleTenant", "MultiTenant", "UserAssignedMSI"]
 
-#: Seconds one Bot Connector request may take. Teams answers in well under a second.
-REQUEST_TIMEOUT: Final = 8.0
+#: Seconds one Bot Connector request may take (each delivery asks for less:
+#: bot.channels.delivery.REQUEST_LIMIT). Teams answers in well under a second; the bot
+#: must stop waiting before the ~9 s after which clients and proxies give up.
+REQUEST_TIMEOUT: Final = 6.0
 #: A token is renewed (in a thread) when it has less than this many seconds left.
 TOKEN_RENEW_AHEAD: Final = 600.0
 #: Seconds before a failed token acquisition is tried again.

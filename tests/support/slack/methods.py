@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from tests.support.slack.history import conversations_history, conversations_replies
 from tests.support.slack.limits import MAX_VIEW_BLOCKS, check_blocks, text_too_long
 from tests.support.slack.state import (
     Edit,
@@ -393,6 +394,8 @@ METHODS: Final[dict[str, Method]] = {
     "chat.update": chat_update,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.getPermalink": chat_get_permalink,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,
     "conversations.open": conversations_open,
     "users.info": users_info,

@@ -130,6 +130,9 @@ async def _api(request: web.Request) -> web.Response:
     if delay:
         await asyncio.sleep(delay)
     response = _refusal(fake, method, token, args) or _run(fake, method, args)
+    late = fake.controls.latency.after(method)
+    if late:
+        await asyncio.sleep(late)
     call.status = response.status
     body = json.loads(response.text or "{}") if response.content_type == "application/json" else {}
     call.error = body.get("error") if isinstance(body, dict) else None
