@@ -17,10 +17,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
+    if isinstance(value, BaseModel):  # a view part a payload carries (a Slack message's chart)
+        return value.model_dump(mode="json")
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 

@@ -5,6 +5,7 @@ imports them.
     text.py, message.py   mrkdwn, times, limits; a message and its checks
     alert_blocks.py, list_blocks.py, render.py   the Block Kit renderer of the views
     connector.py      post, reply and edit through the Web API; failures with verdicts
+    charts.py, chart_upload.py   a view's chart drawn as a PNG, shared with the files API
     people.py         names, Slack admins (user ids, user groups), email -> Entra
     notice_blocks.py  the notice to the affected person in Block Kit
     notices.py        the notice as a direct message (bot.notices' Reach "slack")
@@ -30,6 +31,7 @@ from bot.channels.delivery import TIME_BUDGET, ChannelNotifier, NotifierStore
 from bot.channels.pacing import Pacer, Window
 from bot.channels.presenter import AlertPresenter
 from bot.channels.shown import ShownMessages
+from bot.channels.slack.chart_upload import ChartUploader
 from bot.channels.slack.connector import SlackConnector
 from bot.channels.slack.http import SLACK_APP, SLACK_PATH, add_routes
 from bot.channels.slack.inbound import AlertViewSource, SlackBot
@@ -83,6 +85,7 @@ class SlackChannel:
         self.pacer = pacer or Pacer(conversation_windows=CHANNEL_WINDOWS, app_windows=APP_WINDOWS)
         self.shown = ShownMessages()
         self.renderer = SlackRenderer()
+        self.charts = ChartUploader(self.client, pacer=self.pacer)
         self.socket: AsyncSocketModeHandler | None = None
 
     async def team_id(self) -> str | None:
@@ -117,6 +120,7 @@ class SlackChannel:
             clock=clock,
             alert_view=alert_view,
             slash_command=slash_command,
+            charts=self.charts,
         ).register(self.app)
 
     async def start_socket_mode(self) -> None:
@@ -130,6 +134,7 @@ class SlackChannel:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        await self.charts.aclose()
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -155,7 +160,7 @@ class SlackChannel:
         self.shown.attach(store)
         return ChannelNotifier(
             channel=ChannelKind.SLACK,
-            connector=SlackConnector(self.client),
+            connector=SlackConnector(self.client, charts=self.charts),
             renderer=self.renderer,
             store=store,
             presenter=presenter,

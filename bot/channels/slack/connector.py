@@ -12,6 +12,11 @@
   methods/conversations.history), so a look-up may be throttled and retried. A look-up
   Slack refuses for good (e.g. `missing_scope`) is logged and the post goes again.
 
+A posted message with a chart (the provisioning digest) gets the chart as an image in its
+thread, shared in the background (bot.channels.slack.chart_upload) so the outbox records
+the post at once: only a post shares, so an edit or a redelivered UPDATED never shares
+again, and an image that cannot be shared leaves the message as it is.
+
 Failures become `SlackDeliveryError` (a DeliveryError) with a verdict
 (docs.slack.dev/apis/web-api: errors; rate limits): HTTP 429 / `ratelimited` is retried
 after Retry-After, as are 5xx, `internal_error`, `fatal_error`, `service_unavailable`,
@@ -36,6 +41,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.delivery import DeliveryError, Verdict
 from bot.channels.maybe_sent import EVENT_TYPE, PostMark
+from bot.channels.slack.chart_upload import ChartUploader
 from bot.channels.slack.conversations import channel_of
 from bot.channels.slack.message import SlackMessage
 from bot.models import ConversationRef
@@ -94,21 +100,28 @@ class SlackConnector:
 
     can_find = True
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, charts: ChartUploader | None = None) -> None:
         self._client = client
+        self._charts = charts
 
     async def post(
         self, ref: ConversationRef, payload: SlackMessage, *, limit: float, mark: PostMark
     ) -> str | None:
+        channel = channel_of(ref)
         answer = await self._call(
             "post",
             limit,
-            channel=channel_of(ref),
+            channel=channel,
             unfurl_links=False,
             metadata=_metadata(mark),
             **payload.arguments(),
         )
-        return _ts(answer)
+        ts = _ts(answer)
+        if ts is not None and payload.chart is not None and self._charts is not None:
+            self._charts.share_later(
+                payload.chart, channel=channel, thread_ts=ts, conversation_id=ref.conversation_id
+            )
+        return ts
 
     async def reply(
         self,
