@@ -20,7 +20,8 @@ Clock = Callable[[], float]
 
 #: The bot scopes the app manifest asks for (manifest/slack/manifest.yaml).
 BOT_SCOPES: Final = (
-    "app_mentions:read", "channels:read", "groups:read", "im:history", "im:read", "im:write",
+    "app_mentions:read", "channels:history", "channels:read", "groups:history", "groups:read",
+    "im:history", "im:read", "im:write",
     "chat:write", "files:write", "commands", "users:read", "users:read.email",
     "usergroups:read",
 )  # fmt: skip
