@@ -45,6 +45,8 @@ from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.edge import EDGE, Edge, EdgeLimits
 from bot.errors import ConfigError
+from bot.health.hints import ErrorHints, load_hints
+from bot.health.open_alerts import OpenAlertSource
 from bot.health.scheduler import DigestScheduler
 from bot.health.service import HealthService
 from bot.metrics import BotMetrics, CountingNotifier, TimedWorkspace
@@ -222,6 +224,7 @@ def create_app(
     log.info("%d rules loaded from %s", len(rules), settings.rules_path)
     questions = load_catalog([settings.questions_path])  # a bad catalog stops start-up too
     health = load_catalog([settings.health_path])
+    hints = load_hints(settings.health_hints_path)
     teams = TeamsChannel(bot_identity(settings), pacer=shared_pacer(settings))
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
@@ -240,7 +243,7 @@ def create_app(
             _workspace_ctx,
             _notices_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer, slack=slack),
-            partial(_health_ctx, catalog=health),
+            partial(_health_ctx, catalog=health, hints=hints),
             partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions, slack=slack),
             azure_monitor.azure_monitor_ctx,
             _schedule_ctx,
@@ -334,9 +337,17 @@ async def _delivery_ctx(
         await dispatcher.stop()
 
 
-async def _health_ctx(app: web.Application, *, catalog: Catalog) -> AsyncIterator[None]:
+async def _health_ctx(
+    app: web.Application, *, catalog: Catalog, hints: ErrorHints
+) -> AsyncIterator[None]:
     """Provisioning health (`health`, `digest`) and the digest schedules (bot.health)."""
-    health = HealthService(workspace=app[WORKSPACE], catalog=catalog, clock=app[CLOCK])
+    health = HealthService(
+        workspace=app[WORKSPACE],
+        catalog=catalog,
+        clock=app[CLOCK],
+        alerts=OpenAlertSource(store=app[STORE], rule=app[RULES].get),
+        hints=hints,
+    )
     app[HEALTH] = health
     if not app[SETTINGS].scheduler_enabled:
         yield

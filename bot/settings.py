@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     questions_path: Path = CONFIG_DIR / "questions"
     # Provisioning health KPIs (the digest and `health`): a catalog in the questions' format.
     health_path: Path = CONFIG_DIR / "health"
+    # What usually fixes each provisioning error code, shown beside the top errors.
+    health_hints_path: Path = CONFIG_DIR / "health" / "hints"
 
     # The store (alerts, subscriptions, conversations, audit log, outbox).
     database_url: str = Field(default="sqlite+aiosqlite:///var/alertbot.db", min_length=1)
