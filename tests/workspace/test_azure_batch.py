@@ -130,7 +130,7 @@ async def test_fifty_rules_due_at_once_take_five_batches_with_the_same_results(
     sent = server.controls.requests
     assert len(sent) <= math.ceil(50 / 10)
     assert {request.path for request in sent} == {"/v1/$batch"}
-    windows = {kql: span for kql, span in backend.calls}
+    windows = dict(backend.calls)
     for rule in rule_set:  # each query kept its own window
         assert windows[rule.query] == (T0 - rule.window, T0)
 
@@ -234,7 +234,7 @@ async def test_chat_and_evaluations_in_a_burst_stay_within_five_at_once(
 
 
 async def test_the_batch_endpoint_answers_as_documented(server: RunningServer) -> None:
-    """"Batch queries": answers by id in any order, a 204 with a reason, a bad path a 404,
+    """ "Batch queries": answers by id in any order, a 204 with a reason, a bad path a 404,
     and duplicate ids fail the whole batch."""
     server.controls.delays["slow"] = 0.2
     item: dict[str, Any] = {"method": "POST", "path": "/query", "workspace": server.workspace_id}
