@@ -65,13 +65,15 @@ class Coalescer:
         self.submit(item)
 
     async def close(self) -> None:
-        """Stop: fail what has not been sent, and wait for the batches in flight."""
+        """Stop: fail what has not been sent, and cancel the batches in flight."""
         if self._timer is not None:
             self._timer.cancel()
         for item in self._pending:
             if not item.future.done():
                 item.future.set_exception(RuntimeError("the workspace was closed"))
         self._pending.clear()
+        for task in self._tasks:
+            task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

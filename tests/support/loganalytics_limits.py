@@ -97,20 +97,10 @@ class QueryGate:
     async def run(self, principal: str) -> AsyncIterator[None]:
         """One query running: wait in the queue for one of the places, or LimitExceededError."""
         state = self._state(principal)
-        if state.running >= self.limits.concurrent and state.waiting >= self.limits.queue:
-            raise self._throttled("Too many queries are waiting in the queue.", 1)
-        state.waiting += 1
-        try:
-            async with state.freed:
-                await asyncio.wait_for(
-                    state.freed.wait_for(lambda: state.running < self.limits.concurrent),
-                    self.limits.queue_timeout,
-                )
-                state.running += 1
-        except TimeoutError:
-            raise self._throttled("The query waited too long in the queue.", 1) from None
-        finally:
-            state.waiting -= 1
+        if state.running < self.limits.concurrent:
+            state.running += 1  # taken at once (no await) so the next arrival sees it
+        else:
+            await self._queue(state)
         self.stats.peak_running = max(self.stats.peak_running, state.running)
         try:
             yield
@@ -118,6 +108,23 @@ class QueryGate:
             state.running -= 1
             async with state.freed:
                 state.freed.notify()
+
+    async def _queue(self, state: _Principal) -> None:
+        if state.waiting >= self.limits.queue:
+            raise self._throttled("Too many queries are waiting in the queue.", 1)
+        state.waiting += 1
+
+        async def take_a_place() -> None:
+            async with state.freed:
+                await state.freed.wait_for(lambda: state.running < self.limits.concurrent)
+                state.running += 1
+
+        try:
+            await asyncio.wait_for(take_a_place(), self.limits.queue_timeout)
+        except TimeoutError:
+            raise self._throttled("The query waited too long in the queue.", 1) from None
+        finally:
+            state.waiting -= 1
 
     def _throttled(self, message: str, retry_after: float) -> LimitExceededError:
         self.stats.throttled += 1
