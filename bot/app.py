@@ -71,7 +71,7 @@ from bot.notify import (
     RoutingNotifier,
 )
 from bot.notify.dispatcher import worker_name
-from bot.settings import Settings, bot_identity_problems
+from bot.settings import Settings, bot_identity_problems, evaluation_concurrency
 from bot.store import Store
 from bot.store.sql import open_store
 from bot.views import ASK_CHOOSE, LogAnalyticsTarget
@@ -514,7 +514,7 @@ def _scheduler(app: web.Application) -> RuleScheduler:
     return RuleScheduler(
         evaluate=evaluate,
         clock=app[CLOCK],
-        max_concurrent=settings.max_concurrent_queries,
+        max_concurrent=evaluation_concurrency(settings),
         spread=timedelta(seconds=settings.scheduler_spread_seconds),
     )
 

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     azure_endpoint: str = "https://api.loganalytics.io/v1"
     azure_credential: Literal["default", "cli", "managed_identity"] = "default"
     azure_managed_identity_client_id: str | None = None
+    # Queries due together sent as one $batch (at most 40; 1: each query alone). The
+    # batch operation is deprecated and supported until March 2028.
+    azure_batch_size: int = Field(default=10, ge=1, le=40)
     # "Open in Log Analytics" on alert cards: shown only when both are set.
     azure_tenant_id: str | None = Field(default=None, pattern=_GUID)
     azure_workspace_resource_id: str | None = Field(default=None, pattern=_WORKSPACE_RESOURCE)
@@ -334,3 +337,10 @@ def _describe(problem: ErrorDetails) -> str:
     given = problem.get("input")
     shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
     return f"{ENV_PREFIX}{field.upper()}: {message}{shown}"
+
+
+def evaluation_concurrency(settings: Settings) -> int:
+    """How many rule evaluations may wait on the workspace at once: enough to fill every
+    request the workspace may have in flight with a full batch (Azure batches them)."""
+    batch = settings.azure_batch_size if settings.workspace == "azure" else 1
+    return settings.max_concurrent_queries * batch
