@@ -161,6 +161,9 @@ class AlertEventKind(StrEnum):
     DIGEST = "digest"
     #: A notice to the person an event happened to (bot.notices); `detail` is its id.
     NOTICE = "notice"
+    #: Events joined a delivered notice: the person's message is brought up to date
+    #: (bot.notices); `detail` is the notice's id.
+    NOTICE_UPDATE = "notice_update"
 
 
 class AlertEvent(_Model):

@@ -337,8 +337,13 @@ class NoticeOperations(Protocol):
         them was claimed meanwhile (another replica): nothing of the transaction stays."""
         ...
 
-    async def add_notice_events(self, notice_id: str, events: Sequence[NoticeEvent]) -> None:
-        """Add events to a stored notice (grouped into it) and claim their record ids."""
+    async def add_notice_events(
+        self, notice_id: str, events: Sequence[NoticeEvent]
+    ) -> Notice | None:
+        """Add events to a stored, unanswered notice (grouped into it) and claim their
+        record ids; the notice as it is now. None, adding nothing, when it was answered
+        (an answered notice asks nothing more). The notice is locked until the transaction
+        ends, so a delivery recorded meanwhile is either seen here or sees these events."""
         ...
 
     async def get_notice(self, notice_id: str) -> Notice | None: ...
@@ -356,8 +361,20 @@ class NoticeOperations(Protocol):
         ...
 
     async def set_notice_delivery(
-        self, notice_id: str, *, via: str, conversation_id: str | None, message_id: str | None
-    ) -> None: ...
+        self,
+        notice_id: str,
+        *,
+        via: str,
+        conversation_id: str | None,
+        message_id: str | None,
+        told_events: int,
+    ) -> None:
+        """How it reached the person, and how many of its events that told them."""
+        ...
+
+    async def set_notice_told(self, notice_id: str, told_events: int) -> None:
+        """The person was told about its first `told_events` events (never lowered)."""
+        ...
 
     async def claim_unanswered_notices(
         self, *, created_after: datetime, created_before: datetime, at: datetime, limit: int

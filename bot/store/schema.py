@@ -575,6 +575,8 @@ class NoticeRow(Base):
     message_id: Mapped[str | None] = mapped_column(String(512))
     #: When the reminder about no answer was raised (once; bot.notices.reminders).
     reminded_at: Mapped[datetime | None]
+    #: How many of its events the person was told about (bot.notices.delivery).
+    told_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class NoticeRecordRow(Base):

@@ -6,8 +6,10 @@ with their user id (im:write), chat.postMessage of the notice in Block Kit (chat
 No Slack user with that email (`users_not_found`) is Unreachable; throttling (HTTP 429,
 `ratelimited`), 5xx and no answer are Unreachable(later) with Retry-After; any other
 refusal is logged by the notifier and the next way is tried. The DM is kept as a direct
-conversation, so its buttons and the person's messages find it.
-(docs.slack.dev/reference/methods/users.lookupByEmail, conversations.open, chat.postMessage)
+conversation, so its buttons and the person's messages find it. Events joining the
+notice later update the DM in place: chat.update of its ts with the notice as it is now.
+(docs.slack.dev/reference/methods/users.lookupByEmail, conversations.open, chat.postMessage,
+chat.update)
 """
 
 from __future__ import annotations
@@ -89,6 +91,21 @@ class SlackDirectMessage:
             raise unreachable(error) from error
         await self._store.upsert_conversation(ref)
         return Reached(self.name, ref.conversation_id, ts)
+
+    async def update(self, notice: Notice, view: NoticeView) -> None:
+        """chat.update of the DM the notice went as, with `view`."""
+        if not notice.conversation_id or not notice.message_id:
+            raise Unreachable("no DM of it is known (no ts came back when it was sent)")
+        ref = await self._store.get_conversation(notice.conversation_id)
+        if ref is None:
+            raise Unreachable(f"the DM {notice.conversation_id} is no longer known")
+        await self._pacer.acquire(ref.conversation_id)
+        try:
+            await self._connector.update(
+                ref, notice.message_id, self._renderer.render(view), limit=REQUEST_LIMIT
+            )
+        except DeliveryError as error:
+            raise unreachable(error) from error
 
     async def _call(self, method: str, call: Awaitable[AsyncSlackResponse]) -> dict[str, Any]:
         try:
