@@ -30,9 +30,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb_kql
-from bot.devrun.processes import BotServer, free_port, inherited_environment
 
 from bot.errors import QueryTimeoutError
+from bot.playground.processes import BotServer, free_port, inherited_environment
 
 QUESTION = "provisioning failures for job ServiceNow last 24h"
 

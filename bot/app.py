@@ -45,6 +45,8 @@ from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
 from bot.commands.router import CommandRouter
 from bot.edge import EDGE, Edge, EdgeLimits
 from bot.errors import ConfigError
+from bot.health.hints import ErrorHints, load_hints
+from bot.health.open_alerts import OpenAlertSource
 from bot.health.scheduler import DigestScheduler
 from bot.health.service import HealthService
 from bot.logs import log_context
@@ -56,6 +58,7 @@ from bot.notice_wiring import (
     notice_parts,
     notice_policy,
     notice_reaches,
+    notice_reminders,
 )
 from bot.notices.answers import NoticeAnswers
 from bot.notices.delivery import NoticeNotifier
@@ -69,7 +72,7 @@ from bot.notify import (
     RoutingNotifier,
 )
 from bot.notify.dispatcher import worker_name
-from bot.settings import Settings, bot_identity_problems
+from bot.settings import Settings, bot_identity_problems, evaluation_concurrency
 from bot.store import Store
 from bot.store.sql import open_store
 from bot.views import ASK_CHOOSE, LogAnalyticsTarget
@@ -143,7 +146,10 @@ def edge_limits(settings: Settings) -> EdgeLimits:
 
 def shared_pacer(settings: Settings) -> Pacer:
     """Teams' pacer; with several replicas, each keeps to its share of the app's limit."""
-    return Pacer(app_windows=tuple(w.shared(settings.replicas) for w in APP_WINDOWS))
+    pacer = Pacer(app_windows=APP_WINDOWS)
+    # Until the replicas delivering are counted (bot.channels.pacing_state).
+    pacer.share_app(settings.replicas)
+    return pacer
 
 
 def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
@@ -179,19 +185,24 @@ def build_notifier(
     budget = min(TEAMS_DELIVERY_BUDGET, settings.outbox_lease_seconds / DISPATCH_BATCH * 0.8)
     notifiers: dict[ChannelKind, Notifier] = {
         ChannelKind.TEAMS: teams.notifier(
-            store=app[STORE], presenter=presenter, renderer=renderer, time_budget=budget
+            store=app[STORE],
+            presenter=presenter,
+            renderer=renderer,
+            time_budget=budget,
+            wall=app[CLOCK],
         ),
     }
     if slack is not None:
         notifiers[ChannelKind.SLACK] = slack.notifier(
-            store=app[STORE], presenter=presenter, time_budget=budget
+            store=app[STORE], presenter=presenter, time_budget=budget, wall=app[CLOCK]
         )
     routing = RoutingNotifier(notifiers)
     if not settings.notices_enabled:
         return routing
+    chat = [slack.notice_reach(store=app[STORE], clock=app[CLOCK])] if slack is not None else []
     reaches = notice_reaches(
         settings, app[NOTICE_PARTS], teams=teams, store=app[STORE], renderer=renderer,
-        clock=app[CLOCK],
+        clock=app[CLOCK], chat=chat,
     )  # fmt: skip
     return NoticeNotifier(
         others=routing,
@@ -214,6 +225,7 @@ def create_app(
     log.info("%d rules loaded from %s", len(rules), settings.rules_path)
     questions = load_catalog([settings.questions_path])  # a bad catalog stops start-up too
     health = load_catalog([settings.health_path])
+    hints = load_hints(settings.health_hints_path)
     teams = TeamsChannel(bot_identity(settings), pacer=shared_pacer(settings))
     if not teams.identity.authenticated:
         log.warning("no Microsoft app id: POST /api/messages accepts unauthenticated requests")
@@ -232,7 +244,7 @@ def create_app(
             _workspace_ctx,
             _notices_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer, slack=slack),
-            partial(_health_ctx, catalog=health),
+            partial(_health_ctx, catalog=health, hints=hints),
             partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions, slack=slack),
             azure_monitor.azure_monitor_ctx,
             _schedule_ctx,
@@ -316,15 +328,27 @@ async def _delivery_ctx(
         )
     dispatcher.start()
     log.info("delivering notifications with %s", type(notifier).__name__)
+    reminders = notice_reminders(
+        settings, store=app[STORE], book=app[RULES], clock=app[CLOCK], on_enqueued=dispatcher.wake
+    )
     try:
-        yield
+        async with reminders:
+            yield
     finally:
         await dispatcher.stop()
 
 
-async def _health_ctx(app: web.Application, *, catalog: Catalog) -> AsyncIterator[None]:
+async def _health_ctx(
+    app: web.Application, *, catalog: Catalog, hints: ErrorHints
+) -> AsyncIterator[None]:
     """Provisioning health (`health`, `digest`) and the digest schedules (bot.health)."""
-    health = HealthService(workspace=app[WORKSPACE], catalog=catalog, clock=app[CLOCK])
+    health = HealthService(
+        workspace=app[WORKSPACE],
+        catalog=catalog,
+        clock=app[CLOCK],
+        alerts=OpenAlertSource(store=app[STORE], rule=app[RULES].get),
+        hints=hints,
+    )
     app[HEALTH] = health
     if not app[SETTINGS].scheduler_enabled:
         yield
@@ -492,7 +516,7 @@ def _scheduler(app: web.Application) -> RuleScheduler:
     return RuleScheduler(
         evaluate=evaluate,
         clock=app[CLOCK],
-        max_concurrent=settings.max_concurrent_queries,
+        max_concurrent=evaluation_concurrency(settings),
         spread=timedelta(seconds=settings.scheduler_spread_seconds),
     )
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from bot.errors import ConfigError, QueryError, RetryableWorkspaceError, WorkspaceError
 from bot.logs import formatter
@@ -35,6 +35,16 @@ EXIT_INTERNAL: Final = 70
 EXIT_BROKEN_PIPE: Final = 141
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser: `--debug` is also accepted after the command's name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alertbot",
@@ -43,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="log everything and show tracebacks of failures"
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_CommandParser
+    )
     commands.add_parser("serve", help="start the bot's HTTP server")
     query = commands.add_parser(
         "query",
@@ -76,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_demo_command(commands: argparse._SubParsersAction[_CommandParser]) -> None:
     demo = commands.add_parser(
         "demo",
         help="try the bot in a local Teams: the demo workspace and the Agents Playground",
@@ -114,7 +126,7 @@ def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
 
 
-def _add_ask_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_ask_command(commands: argparse._SubParsersAction[_CommandParser]) -> None:
     ask = commands.add_parser(
         "ask",
         help="answer a question in plain language with the matching KQL",
@@ -126,7 +138,7 @@ def _add_ask_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     ask.add_argument("--format", choices=["table", "json"], default="table")
 
 
-def _add_alert_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_alert_commands(commands: argparse._SubParsersAction[_CommandParser]) -> None:
     rules = commands.add_parser("rules", help="check or list the alert rules")
     actions = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     for name, text in (

@@ -80,6 +80,14 @@ def internal_error() -> str:
     return "Something went wrong on my side and nothing was changed. Please try again in a minute."
 
 
+def maybe_repeated() -> str:
+    """Above a card posted again after the answer to an earlier post of it was lost."""
+    return (
+        "This may repeat a card posted just before: Teams did not confirm that post, "
+        "so it is sent again."
+    )
+
+
 def workspace_unavailable() -> str:
     return "Log Analytics did not answer in time. Please try again in a few minutes."
 
@@ -339,3 +347,18 @@ def notice_rule_not_run(rule_id: str) -> str:
         f"Rule `{rule_id}` tells the affected people directly (notices); it runs on its "
         "schedule when notices are on, not on request."
     )
+
+
+def digest_no_governance_changes() -> str:
+    return (
+        "Quiet: no access review deleted, connected organization added, cross-tenant or "
+        "PIM setting changed, or workflow run failed."
+    )
+
+
+def digest_no_open_alerts() -> str:
+    return "No open alerts."
+
+
+def digest_more_change_kinds(count: int) -> str:
+    return f"…and {count} more kind{'' if count == 1 else 's'} of change"

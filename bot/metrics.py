@@ -97,6 +97,12 @@ class BotMetrics:
             ["channel"],
             registry=r,
         )
+        self.maybe_sent = Counter(
+            "alertbot_maybe_sent",
+            "Posts whose answer was lost, reconciled on redelivery (adopted or reposted)",
+            ["channel", "outcome"],
+            registry=r,
+        )
         self.alerts = Gauge(
             "alertbot_alerts", "Alerts not resolved, by status", ["status"], registry=r
         )
@@ -189,4 +195,6 @@ class CountingNotifier:
         self._metrics.deliveries.labels(channel=channel, outcome=result.outcome).inc()
         if result.outcome == "retry" and "429" in (result.reason or ""):
             self._metrics.throttled.labels(channel=channel).inc()
+        if result.reconciled is not None:
+            self._metrics.maybe_sent.labels(channel=channel, outcome=result.reconciled).inc()
         return result

@@ -161,6 +161,9 @@ class AlertEventKind(StrEnum):
     DIGEST = "digest"
     #: A notice to the person an event happened to (bot.notices); `detail` is its id.
     NOTICE = "notice"
+    #: Events joined a delivered notice: the person's message is brought up to date
+    #: (bot.notices); `detail` is the notice's id.
+    NOTICE_UPDATE = "notice_update"
 
 
 class AlertEvent(_Model):
@@ -250,6 +253,10 @@ class OutboxItem(_Model):
     last_error: str | None = None
     #: The chat message this delivery created or updated (for in-place edits).
     message_id: str | None = None
+    #: A post started and not known to have failed ("maybe sent"): its attempt id and
+    #: when it began. Redelivery reconciles it (bot.channels.maybe_sent).
+    post_attempt: str | None = None
+    post_started_at: datetime | None = None
 
 
 class ExternalLink(_Model):

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     azure_endpoint: str = "https://api.loganalytics.io/v1"
     azure_credential: Literal["default", "cli", "managed_identity"] = "default"
     azure_managed_identity_client_id: str | None = None
+    # Queries due together sent as one $batch (at most 40; 1: each query alone). The
+    # batch operation is deprecated and supported until March 2028.
+    azure_batch_size: int = Field(default=10, ge=1, le=40)
     # "Open in Log Analytics" on alert cards: shown only when both are set.
     azure_tenant_id: str | None = Field(default=None, pattern=_GUID)
     azure_workspace_resource_id: str | None = Field(default=None, pattern=_WORKSPACE_RESOURCE)
@@ -115,6 +118,8 @@ class Settings(BaseSettings):
     questions_path: Path = CONFIG_DIR / "questions"
     # Provisioning health KPIs (the digest and `health`): a catalog in the questions' format.
     health_path: Path = CONFIG_DIR / "health"
+    # What usually fixes each provisioning error code, shown beside the top errors.
+    health_hints_path: Path = CONFIG_DIR / "health" / "hints"
 
     # The store (alerts, subscriptions, conversations, audit log, outbox).
     database_url: str = Field(default="sqlite+aiosqlite:///var/alertbot.db", min_length=1)
@@ -219,6 +224,8 @@ class Settings(BaseSettings):
     notices_per_person_per_hour: int = Field(default=3, ge=1, le=60)
     notices_teams_app_external_id: str | None = Field(default=None, pattern=_GUID)
     notices_mail_sender: str | None = None
+    #: No answer this many minutes after a notice: a Sev3 reminder alert (0: never).
+    notices_reminder_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
     graph_endpoint: str = "https://graph.microsoft.com/v1.0"
 
     @field_validator("demo_now")
@@ -330,3 +337,10 @@ def _describe(problem: ErrorDetails) -> str:
     given = problem.get("input")
     shown = f" (got {given!r})" if isinstance(given, str | int | float) else ""
     return f"{ENV_PREFIX}{field.upper()}: {message}{shown}"
+
+
+def evaluation_concurrency(settings: Settings) -> int:
+    """How many rule evaluations may wait on the workspace at once: enough to fill every
+    request the workspace may have in flight with a full batch (Azure batches them)."""
+    batch = settings.azure_batch_size if settings.workspace == "azure" else 1
+    return settings.max_concurrent_queries * batch

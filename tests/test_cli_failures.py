@@ -147,9 +147,14 @@ def test_an_unexpected_error_is_one_line_without_debug(capsys: pytest.CaptureFix
 
 
 @pytest.mark.usefixtures("unexpected")
-def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [["--debug", "rules", "list"], ["rules", "--debug", "list"], ["rules", "list", "--debug"]],
+    ids=["before the command", "after the command", "at the end"],
+)
+def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
     with pytest.raises(RuntimeError, match="something we did not foresee"):
-        main(["--debug", "rules", "list"])
+        main(argv)
     monkeypatch.setenv("ALERTBOT_LOG_LEVEL", "DEBUG")
     with pytest.raises(RuntimeError):
         main(["rules", "list"])

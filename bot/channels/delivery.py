@@ -10,25 +10,48 @@
   a message to follow up, the follow-up is posted on its own.
 
 Shown once: editing is idempotent, so the only step that must not be repeated is a post,
-and every delivery makes at most one, as its last step. A redelivery repeats a post only
-if the process stopped (or the request timed out) after the platform accepted the post
-and before the outbox recorded it: the post's round trip plus one database write.
+and every delivery makes at most one, as its last step. Before it goes, the outbox item
+records the post as in flight; if its answer is lost (a timeout, a reset after the
+platform accepted it) the item stays "maybe sent" and the redelivery reconciles it
+(bot.channels.maybe_sent): on Slack the post is found again and adopted, on Teams, which
+cannot list messages, it is posted again saying it may repeat an earlier card.
 
-A channel supplies a `Renderer` (view -> its payload), a `MessageConnector` (post, reply,
-update on a stored conversation reference, each failure a `DeliveryError` with a
-verdict: retry after N s, prune the conversation, or give up) and a `Pacer`. Every
+Time limits: each request ends within `REQUEST_LIMIT` (6 s), under the ~9 s after which
+a client or proxy gives up on a request, so the bot gives up first and knows it; a whole
+delivery within its `time_budget`. Conversations are delivered concurrently
+(bot.notify.dispatcher), so a slow answer holds up only its own conversation.
+
+A channel supplies (bot.channels.contract) a `Renderer` (view -> its payload), a
+`MessageConnector` (post, reply, update on a stored conversation reference, each failure
+a `DeliveryError` with a verdict: retry after N s, prune the conversation, or give up)
+and a `Pacer`. Every
 operation is paced; a long wait defers the delivery rather than holding up other
-conversations. The card always shows the alert as the store holds it now (presenter),
-so a late or repeated delivery never puts an older state back.
+conversations; the pacing windows and what each message shows are shared by the
+replicas through the database (bot.channels.pacing_state, bot.channels.shown). The card
+always shows the alert as the store holds it now (presenter), so a late or repeated
+delivery never puts an older state back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from time import monotonic
-from typing import Final, Generic, Literal, Protocol, TypeVar
+from typing import Final, Generic
 
+from bot.channels.contract import (
+    DeliveryError,
+    MessageConnector,
+    NotifierStore,
+    Pacer,
+    Payload,
+    Renderer,
+    Verdict,
+)
+from bot.channels.maybe_sent import InFlightPosts, Outcome, PostMark, Reconciled
+from bot.channels.pacing_state import SharedPacing
 from bot.channels.presenter import AlertPresenter
 from bot.channels.shown import ShownMessages
 from bot.models import (
@@ -40,14 +63,22 @@ from bot.models import (
     OutboxStatus,
 )
 from bot.notify import DeliveryResult, describe_event
-from bot.store.base import AlertOperations, ConversationOperations, OutboxOperations
 from bot.views.digest import digest_of
-from bot.views.model import CardView
+
+__all__ = [
+    "MIN_REQUEST_TIME",
+    "REQUEST_LIMIT",
+    "TIME_BUDGET",
+    "ChannelNotifier",
+    "DeliveryError",
+    "MessageConnector",
+    "NotifierStore",
+    "Pacer",
+    "Renderer",
+    "Verdict",
+]
 
 log = logging.getLogger(__name__)
-
-Payload = TypeVar("Payload")
-Verdict = Literal["retry", "prune", "give_up"]
 
 #: Seconds a delivery may take in all; under the dispatcher's limit per delivery, so a
 #: request is never abandoned while it may still succeed.
@@ -58,73 +89,13 @@ RENDERED_FOR: Final = 30.0
 RENDERED_KEPT: Final = 256
 #: No request is started with less time than this left.
 MIN_REQUEST_TIME: Final = 2.0
+#: Seconds one request may take: under the ~9 s after which clients and proxies give up,
+#: so the bot stops waiting first (and records the post as maybe sent).
+REQUEST_LIMIT: Final = 6.0
 
 _FOLLOW_UPS: Final = frozenset(
     {AlertEventKind.RENOTIFY, AlertEventKind.RESOLVED, AlertEventKind.SNOOZE_EXPIRED}
 )
-
-
-class DeliveryError(Exception):
-    """A connector call failed; `verdict` says what that means for the delivery."""
-
-    def __init__(
-        self,
-        operation: str,
-        *,
-        verdict: Verdict,
-        retry_after: float | None = None,
-        detail: str = "",
-        serious: bool = False,
-    ) -> None:
-        self.operation = operation
-        self.verdict: Verdict = verdict
-        self.retry_after = retry_after
-        self.detail = detail
-        #: Logged as an error, not a warning (e.g. a message too large: our bug).
-        self.serious = serious
-        super().__init__(self.describe())
-
-    def describe(self) -> str:
-        return f"{self.operation}: {self.detail}" if self.detail else self.operation
-
-
-class Renderer(Protocol[Payload]):  # type: ignore[misc]
-    """A channel's rendering of the neutral views, within the channel's size limits."""
-
-    def render(self, view: CardView) -> Payload: ...
-
-
-class MessageConnector(Protocol[Payload]):  # type: ignore[misc]
-    """Post, reply and edit in a stored conversation; failures raise DeliveryError.
-    `limit` is the request's time limit in seconds."""
-
-    async def post(self, ref: ConversationRef, payload: Payload, *, limit: float) -> str | None:
-        """A new message (in a channel: a new thread); its id."""
-        ...
-
-    async def reply(
-        self, ref: ConversationRef, parent_id: str, payload: Payload, *, limit: float
-    ) -> str | None:
-        """A reply in the thread of message `parent_id`; its id."""
-        ...
-
-    async def update(
-        self, ref: ConversationRef, message_id: str, payload: Payload, *, limit: float
-    ) -> None:
-        """Message `message_id` now shows `payload`."""
-        ...
-
-
-class Pacer(Protocol):
-    max_wait: float
-
-    async def acquire(self, conversation_id: str, *, max_wait: float | None = None) -> float:
-        """0.0 once an operation may go (after a short wait), else the seconds to wait."""
-        ...
-
-
-class NotifierStore(AlertOperations, ConversationOperations, OutboxOperations, Protocol):
-    """What the delivery policy reads and prunes."""
 
 
 class _NotNowError(Exception):
@@ -143,6 +114,10 @@ class _Delivery:
         self.item = item
         self.ref = ref
         self.deadline = deadline
+        #: Whether a request was paced (the conversation's window then changed).
+        self.paced = False
+        #: How a maybe-sent post was reconciled, if one was.
+        self.reconciled: Outcome | None = None
 
 
 class ChannelNotifier(Generic[Payload]):
@@ -159,7 +134,9 @@ class ChannelNotifier(Generic[Payload]):
         pacer: Pacer,
         shown: ShownMessages,
         time_budget: float = TIME_BUDGET,
+        request_limit: float = REQUEST_LIMIT,
         clock: Callable[[], float] = monotonic,
+        wall: Callable[[], datetime] | None = None,
     ) -> None:
         self.channel = channel
         self._connector = connector
@@ -169,7 +146,11 @@ class ChannelNotifier(Generic[Payload]):
         self._pacer = pacer
         self._shown = shown
         self._budget = time_budget
+        self._request_cap = request_limit
         self._clock = clock
+        wall = wall or _utc_now
+        self._posts = InFlightPosts(channel=channel.value, finder=connector, store=store, wall=wall)
+        self._pacing = SharedPacing(pacer, store, clock=clock, wall=wall)
         self._rendered: dict[tuple[int, int, int], tuple[float, Payload]] = {}
 
     async def deliver(self, item: OutboxItem) -> DeliveryResult:
@@ -181,12 +162,17 @@ class ChannelNotifier(Generic[Payload]):
         if ref is None:
             return DeliveryResult.permanent_failure("the bot is no longer in this conversation")
         delivery = _Delivery(item, ref, self._clock() + self._budget)
+        await self._pacing.before(ref.conversation_id)
         try:
-            return await self._deliver(delivery)
+            result = await self._deliver(delivery)
         except _NotNowError as deferred:
             return DeliveryResult.retry_after(deferred.seconds, reason=deferred.reason)
         except DeliveryError as error:
             return await self._failed(delivery, error)
+        finally:
+            if delivery.paced:
+                await self._pacing.after(ref.conversation_id)
+        return dataclasses.replace(result, reconciled=delivery.reconciled)
 
     async def _deliver(self, delivery: _Delivery) -> DeliveryResult:
         event = delivery.item.event
@@ -240,30 +226,61 @@ class ChannelNotifier(Generic[Payload]):
             if card is not None:
                 await self._update(delivery, message_id, card)
         reply = self._renderer.render(view)
-        if message_id is None:
-            return DeliveryResult.sent(await self._post(delivery, reply, remember=False))
-        await self._pace(delivery)
-        reply_id = await self._connector.reply(
-            delivery.ref, message_id, reply, limit=self._request_limit(delivery)
+        return DeliveryResult.sent(
+            await self._post(delivery, reply, remember=False, parent_id=message_id)
         )
-        return DeliveryResult.sent(reply_id)
 
     # --- steps ------------------------------------------------------------------------
 
     async def _post(
-        self, delivery: _Delivery, card: Payload, *, remember: bool = True
+        self,
+        delivery: _Delivery,
+        card: Payload,
+        *,
+        remember: bool = True,
+        parent_id: str | None = None,
     ) -> str | None:
+        """The delivery's one post (a reply under `parent_id`), or the maybe-sent one
+        adopted and brought up to date."""
+        item, ref = delivery.item, delivery.ref
+        earlier = await self._reconcile(delivery, parent_id)
+        delivery.reconciled = earlier.outcome
+        if earlier.message_id is not None:
+            await self._update(delivery, earlier.message_id, card)
+            return earlier.message_id
         await self._pace(delivery)
-        message_id = await self._connector.post(
-            delivery.ref, card, limit=self._request_limit(delivery)
-        )
+        limit = self._request_limit(delivery)
+        mark = PostMark(item.idempotency_key, maybe_repeat=earlier.mark_repeat)
+        attempt = await self._posts.begin(item)
+        try:
+            if parent_id is None:
+                message_id = await self._connector.post(ref, card, limit=limit, mark=mark)
+            else:
+                message_id = await self._connector.reply(
+                    ref, parent_id, card, limit=limit, mark=mark
+                )
+        except DeliveryError as error:
+            if not error.maybe_posted:
+                await self._posts.refused(item, attempt)
+            raise
         if message_id is not None and remember:
-            self._shown.remember(delivery.ref.conversation_id, message_id, card)
+            await self._shown.remember(ref.conversation_id, message_id, card)
         return message_id
+
+    async def _reconcile(self, delivery: _Delivery, parent_id: str | None) -> Reconciled:
+        if delivery.item.post_attempt is None:
+            return Reconciled()
+        await self._pace(delivery)  # a look-up is a request too
+        return await self._posts.reconcile(
+            delivery.item,
+            delivery.ref,
+            parent_id=parent_id,
+            limit=self._request_limit(delivery),
+        )
 
     async def _update(self, delivery: _Delivery, message_id: str, card: Payload) -> None:
         conversation_id = delivery.ref.conversation_id
-        if self._shown.shows(conversation_id, message_id, card):
+        if await self._shown.shows(conversation_id, message_id, card):
             log.debug(
                 "%s: %s in %s is already current", self.channel.value, message_id, conversation_id
             )
@@ -272,7 +289,7 @@ class ChannelNotifier(Generic[Payload]):
         await self._connector.update(
             delivery.ref, message_id, card, limit=self._request_limit(delivery)
         )
-        self._shown.remember(conversation_id, message_id, card)
+        await self._shown.remember(conversation_id, message_id, card)
 
     async def _pace(self, delivery: _Delivery) -> None:
         left = delivery.deadline - self._clock() - MIN_REQUEST_TIME
@@ -283,12 +300,13 @@ class ChannelNotifier(Generic[Payload]):
             raise _NotNowError(
                 wait, f"paced under {self.channel.value}'s rate limits ({wait:.1f} s)"
             )
+        delivery.paced = True
 
     def _request_limit(self, delivery: _Delivery) -> float:
         left = delivery.deadline - self._clock()
         if left < MIN_REQUEST_TIME:
             raise _NotNowError(0.0, "out of time for this delivery")
-        return left
+        return min(left, self._request_cap)
 
     async def _alert_card(self, event: AlertEvent) -> Payload | None:
         """The alert's card as it stands now, rendered once per alert version (a fan-out
@@ -361,6 +379,10 @@ class ChannelNotifier(Generic[Payload]):
         reason = f"rule {item.event.rule_id} is no longer loaded: nothing to show"
         log.warning("%s: %s: %s", self.channel.value, _what(item), reason)
         return DeliveryResult.permanent_failure(reason)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _what(item: OutboxItem) -> str:

@@ -11,6 +11,10 @@ Every window is kept with a safety margin (`SAFETY_MARGIN`): the platform counts
 requests arrive, and a request's travel time varies, so requests paced exactly at the
 limit arrive over it now and then (8 in 0.994 s against Teams' 7 a second, issue 19).
 
+With several replicas, a conversation's recent operations travel with its lease
+(`recent`, `resume`: bot.channels.pacing_state keeps them in the database), and each
+replica keeps to its share of the app's windows (`share_app`).
+
 Time is a monotonic clock in seconds, injected with the sleep that goes with it, so
 tests run on a fake clock without sleeping.
 """
@@ -74,6 +78,13 @@ class SlidingWindows:
         bisect.insort(times, at)
         del times[: -self._keep]
 
+    def times(self, key: str, now: float) -> list[float]:
+        """When `key` acted (or is booked to) within the longest window before `now`."""
+        return list(self._prune(key, now))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._times
+
     def __len__(self) -> int:
         return len(self._times)
 
@@ -101,7 +112,9 @@ class Pacer:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._conversations = SlidingWindows(conversation_windows)
+        self._app_windows = app_windows
         self._app = SlidingWindows(app_windows)
+        self.app_share = 1
         self.max_wait = max_wait
         self._clock = clock
         self._sleep = sleep
@@ -122,6 +135,32 @@ class Pacer:
         if wait > 0:
             await self._sleep(wait)
         return 0.0
+
+    def tracks(self, conversation_id: str) -> bool:
+        """Whether this process acted in the conversation within the longest window."""
+        self._conversations.wait(conversation_id, self._clock())  # prunes what has expired
+        return conversation_id in self._conversations
+
+    def recent(self, conversation_id: str) -> list[float]:
+        """The conversation's operations still inside a window (clock times)."""
+        return self._conversations.times(conversation_id, self._clock())
+
+    def resume(self, conversation_id: str, times: list[float]) -> None:
+        """Count operations another process made in the conversation (clock times)."""
+        known = set(self._conversations.times(conversation_id, self._clock()))
+        for at in times:
+            if at not in known:
+                self._conversations.record(conversation_id, at)
+
+    def share_app(self, by: int) -> None:
+        """Keep to one `by`-th of the app's windows (`by` replicas share them)."""
+        by = max(by, 1)
+        if by == self.app_share:
+            return
+        app = SlidingWindows(tuple(window.shared(by) for window in self._app_windows))
+        for at in self._app.times(self._APP, self._clock()):
+            app.record(self._APP, at)
+        self._app, self.app_share = app, by
 
     @property
     def tracked_conversations(self) -> int:

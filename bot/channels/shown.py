@@ -1,8 +1,10 @@
 """The message each posted message shows now, as a digest: nothing is sent twice in a row.
 
 A button press updates its message at once; the outbox's UPDATED event for that
-conversation then finds it already current and skips the edit. In memory, the latest
-`capacity` messages; a restart only costs one redundant (idempotent) edit.
+conversation then finds it already current and skips the edit. The digests are kept in
+the database (`attach`: table shown_messages), so every replica, and a restarted one,
+skips an edit that would change nothing; until a store is attached (a bot without
+deliveries, tests), in memory for the latest `capacity` messages.
 """
 
 from __future__ import annotations
@@ -11,12 +13,18 @@ import dataclasses
 import hashlib
 import json
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel
 
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
+    if isinstance(value, BaseModel):  # a view part a payload carries (a Slack message's chart)
+        return value.model_dump(mode="json")
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
@@ -28,20 +36,52 @@ def digest(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class ShownStore(Protocol):
+    """bot.store.base.DeliveryStateOperations, the part used here."""
+
+    async def shown_digest(self, conversation_id: str, message_id: str) -> str | None: ...
+
+    async def remember_shown(
+        self, conversation_id: str, message_id: str, *, digest: str, at: datetime
+    ) -> None: ...
+
+
 class ShownMessages:
     """The digest of the payload last put on each (conversation, message)."""
 
-    def __init__(self, capacity: int = 10_000) -> None:
+    def __init__(
+        self,
+        store: ShownStore | None = None,
+        *,
+        capacity: int = 10_000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
         self._capacity = capacity
+        self._clock = clock
         self._digests: OrderedDict[tuple[str, str], str] = OrderedDict()
 
-    def remember(self, conversation_id: str, message_id: str, payload: Any) -> None:
+    def attach(self, store: ShownStore) -> None:
+        """Keep the digests in `store` from now on."""
+        self._store = store
+
+    async def remember(self, conversation_id: str, message_id: str, payload: Any) -> None:
+        value = digest(payload)
+        if self._store is not None:
+            await self._store.remember_shown(
+                conversation_id, message_id, digest=value, at=self._clock()
+            )
+            return
         key = (conversation_id, message_id)
-        self._digests[key] = digest(payload)
+        self._digests[key] = value
         self._digests.move_to_end(key)
         while len(self._digests) > self._capacity:
             self._digests.popitem(last=False)
 
-    def shows(self, conversation_id: str, message_id: str, payload: Any) -> bool:
+    async def shows(self, conversation_id: str, message_id: str, payload: Any) -> bool:
         """Whether `payload` is already what that message shows."""
-        return self._digests.get((conversation_id, message_id)) == digest(payload)
+        if self._store is not None:
+            known = await self._store.shown_digest(conversation_id, message_id)
+        else:
+            known = self._digests.get((conversation_id, message_id))
+        return known == digest(payload)

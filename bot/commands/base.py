@@ -35,6 +35,8 @@ class Principal:
     name: str | None = None
     #: The person's Entra object id, when known: what admin ids and groups are matched with.
     entra_object_id: str | None = None
+    #: The email the channel vouches for (Slack: the profile's confirmed email, users.info).
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,29 +2,35 @@
 
 `collect` runs the KPI commands (bot.health.kpis); `digest_view` is pure: it ranks the
 jobs (failing, silent, degraded, then healthy), lists the first `top` and counts the rest,
-and charts failures per day with the same numbers in a table for hosts without charts.
+gives each top error code its remediation hint, charts failures per day with the same
+numbers in a table for hosts without charts, and adds the governance changes by kind and
+the open alerts (read from the store by the service) when the digest has them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from bot import messages
 from bot.ask.catalog import Catalog
 from bot.health.kpis import (
     CycleCounts,
     ErrorCount,
+    GovernanceCount,
     JobHealth,
     Span,
     StatusCount,
     cycles,
+    governance_changes,
     job_health,
     status_per_bucket,
     top_errors,
 )
 from bot.views.digest import DigestError, DigestJob, DigestView, JobStatus, more_jobs_note
+from bot.views.digest_sections import Governance, GovernanceChange, OpenAlerts
 from bot.views.model import Row, Table
 from bot.views.query_views import BarPoint, Chart
 from bot.workspace.base import Workspace
@@ -43,6 +49,8 @@ DEGRADED_POINTS: Final = 5.0
 MAX_CYCLES: Final = 48
 #: Days charted.
 CHART_DAYS: Final = 7
+#: Kinds of governance change listed; the rest are counted.
+TOP_CHANGES: Final = 8
 _RANK: Final[dict[JobStatus, int]] = {"failing": 0, "silent": 1, "degraded": 2, "healthy": 3}
 
 
@@ -56,12 +64,21 @@ class DigestData:
     errors: Sequence[ErrorCount]
     per_day: Sequence[StatusCount]
     cycles: Sequence[CycleCounts] | None = None
+    #: Governance changes by kind (every job's digest only).
+    governance: Sequence[GovernanceCount] | None = None
+    #: Open alerts by severity, from the store (the digest, when the service has a store).
+    open_alerts: OpenAlerts | None = None
+
+
+def no_hint(code: str) -> str:
+    return ""
 
 
 async def collect(
     workspace: Workspace, catalog: Catalog, period: Span, *, job: str = ""
 ) -> DigestData:
-    """Every KPI the digest needs for `period` (and the period of the same length before)."""
+    """Every KPI the digest needs for `period` (and the period of the same length before);
+    for every job (no `job`) also the governance changes of the period."""
     start, end = period
     before = (start - (end - start), start)
     week = (end - timedelta(days=CHART_DAYS), end)
@@ -72,15 +89,21 @@ async def collect(
         errors=await top_errors(workspace, catalog, period, job=job),
         per_day=await status_per_bucket(workspace, catalog, week, job=job),
         cycles=await cycles(workspace, catalog, period, job=job) if job else None,
+        governance=None if job else await governance_changes(workspace, catalog, period),
     )
 
 
 def digest_view(
-    data: DigestData, *, now: datetime, title: str = "Provisioning digest", top: int = TOP_JOBS
+    data: DigestData,
+    *,
+    now: datetime,
+    title: str = "Provisioning digest",
+    top: int = TOP_JOBS,
+    hints: Callable[[str], str] = no_hint,
 ) -> DigestView:
     previous = {job.job_id: job for job in data.previous}
     jobs = sorted(
-        (_job(job, previous.get(job.job_id), data.errors) for job in data.current),
+        (_job(job, previous.get(job.job_id), data.errors, hints) for job in data.current),
         key=lambda j: (_RANK[j.status], -j.failure, j.app.lower()),
     )
     shown, hidden = jobs[:top], jobs[top:]
@@ -97,10 +120,39 @@ def digest_view(
         more_note=more_jobs_note(len(hidden), healthy=healthy),
         chart=_chart(data.per_day),
         cycles=_cycles(data.cycles),
+        governance=None if data.governance is None else governance(data.governance),
+        open_alerts=data.open_alerts,
     )
 
 
-def _job(job: JobHealth, before: JobHealth | None, errors: Sequence[ErrorCount]) -> DigestJob:
+def governance(found: Sequence[GovernanceCount], *, top: int = TOP_CHANGES) -> Governance:
+    """The kinds of change, most frequent first; one quiet line when there were none."""
+    ordered = sorted(found, key=lambda g: (-g.count, g.change))
+    more = len(ordered) - top
+    return Governance(
+        changes=tuple(
+            GovernanceChange(
+                area=g.area,
+                change=g.change,
+                count=g.count,
+                last_at=g.last_at,
+                last_by=g.last_by,
+                last_target=g.last_target,
+            )
+            for g in ordered[:top]
+        ),
+        more_kinds=max(more, 0),
+        more_note=messages.digest_more_change_kinds(more) if more > 0 else "",
+        note="" if ordered else messages.digest_no_governance_changes(),
+    )
+
+
+def _job(
+    job: JobHealth,
+    before: JobHealth | None,
+    errors: Sequence[ErrorCount],
+    hints: Callable[[str], str],
+) -> DigestJob:
     change = (
         None
         if before is None or before.success_rate is None or job.success_rate is None
@@ -122,7 +174,10 @@ def _job(job: JobHealth, before: JobHealth | None, errors: Sequence[ErrorCount])
         last_event=job.last_event,
         hours_since_last=job.hours_since_last,
         top_errors=tuple(
-            DigestError(code=e.error_code, count=e.count, last_seen=e.last_seen) for e in mine
+            DigestError(
+                code=e.error_code, count=e.count, last_seen=e.last_seen, hint=hints(e.error_code)
+            )
+            for e in mine
         ),
     )
 

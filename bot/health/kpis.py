@@ -1,4 +1,5 @@
-"""Run the Provisioning insights KPIs (config/questions/health.yaml) and read their rows as types.
+"""Run the Provisioning insights KPIs and the governance changes (config/health/*.yaml) and
+read their rows as types.
 
 The KQL lives in the question catalog, not here: the digest and `health` run the same
 commands `alertbot ask` shows, by name, over an explicit [start, end) interval, with
@@ -22,8 +23,9 @@ HEALTH: Final = "provisioning-health"
 STATUS_PER_DAY: Final = "provisioning-status-per-day"
 TOP_ERRORS: Final = "provisioning-top-errors"
 CYCLES: Final = "provisioning-cycles"
+GOVERNANCE: Final = "governance-changes"
 #: Every command the digest and `health` need from the catalog.
-REQUIRED: Final = (HEALTH, STATUS_PER_DAY, TOP_ERRORS, CYCLES)
+REQUIRED: Final = (HEALTH, STATUS_PER_DAY, TOP_ERRORS, CYCLES, GOVERNANCE)
 
 Span = tuple[datetime, datetime]
 
@@ -67,6 +69,18 @@ class CycleCounts:
     failure: int
     skipped: int
     warning: int
+
+
+@dataclass(frozen=True, slots=True)
+class GovernanceCount:
+    """One kind of governance change over a period, and its latest occurrence."""
+
+    area: str
+    change: str
+    count: int
+    last_at: datetime
+    last_by: str
+    last_target: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +162,23 @@ async def status_per_bucket(
     return [
         StatusCount(
             bucket=row["TimeGenerated"], result=str(row["Result"]), events=int(row["Events"])
+        )
+        for row in rows
+    ]
+
+
+async def governance_changes(
+    workspace: Workspace, catalog: Catalog, span: Span
+) -> list[GovernanceCount]:
+    rows = (await run_kpi(workspace, catalog, GOVERNANCE, span)).as_dicts()
+    return [
+        GovernanceCount(
+            area=str(row["Area"]),
+            change=str(row["Change"]),
+            count=int(row["Count"]),
+            last_at=row["LastAt"],
+            last_by=str(row["LastBy"] or ""),
+            last_target=str(row["LastTarget"] or ""),
         )
         for row in rows
     ]

@@ -1,18 +1,22 @@
 """Provisioning health for chat: the digest of every job, or `health` for one job or app.
 
-Built once with the workspace and the health catalog (config/health); each call runs the
-catalog's KPI commands over the period that ends now and returns a DigestView.
+Built once with the workspace and the health catalog (config/health), and optionally the
+store's alerts (the digest's open alerts) and the error-code hints (config/health/hints);
+each call runs the catalog's KPI commands over the period that ends now and returns a
+DigestView.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.ask.catalog import Catalog
 from bot.health.digest import collect, digest_view
+from bot.health.hints import ErrorHints
 from bot.health.kpis import JobHealth, check_catalog, job_health
+from bot.health.open_alerts import OpenAlertSource
 from bot.models import Clock
 from bot.views.digest import DigestView
 from bot.workspace.base import Workspace
@@ -32,9 +36,18 @@ class NoSuchJob:
 
 
 class HealthService:
-    def __init__(self, *, workspace: Workspace, catalog: Catalog, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        workspace: Workspace,
+        catalog: Catalog,
+        clock: Clock,
+        alerts: OpenAlertSource | None = None,
+        hints: ErrorHints | None = None,
+    ) -> None:
         check_catalog(catalog)
         self._workspace, self._catalog, self._clock = workspace, catalog, clock
+        self._alerts, self._hints = alerts, hints or ErrorHints()
         #: Called after a `digest` command changed a schedule (the scheduler re-reads them).
         self.on_schedule_change: Callable[[], Awaitable[None]] | None = None
 
@@ -42,7 +55,9 @@ class HealthService:
         """Every job over the `period` ending now, compared with the period before."""
         now = self._clock()
         data = await collect(self._workspace, self._catalog, (now - period, now))
-        return digest_view(data, now=now)
+        if self._alerts is not None:
+            data = replace(data, open_alerts=await self._alerts.read())
+        return digest_view(data, now=now, hints=self._hints)
 
     async def job(self, target: str, *, window: timedelta = DAY) -> DigestView | NoSuchJob:
         """One job (by JobId, app name, or the start of either) with its cycles."""
@@ -53,7 +68,7 @@ class HealthService:
         if found is None:
             return NoSuchJob(target, window, tuple(sorted(job.app for job in jobs)))
         data = await collect(self._workspace, self._catalog, span, job=found.job_id)
-        return digest_view(data, now=now, title=f"Health: {found.app}")
+        return digest_view(data, now=now, title=f"Health: {found.app}", hints=self._hints)
 
 
 def find_job(jobs: list[JobHealth], target: str) -> JobHealth | None:

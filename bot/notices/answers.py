@@ -4,7 +4,9 @@ the person, the events, who initiated them and from which addresses, and the fir
 (the rule's remediation). Both answers are audited, in the same transaction as the answer.
 
 Only the person the notice is for may answer (a forwarded card pressed by someone else is
-refused, and the card stays as it is); a second answer changes nothing and shows the first.
+refused, audited, and the card stays as it is): the caller's Entra object id, or the email
+their chat platform vouches for (Slack), must be the notice's person's. A second answer
+changes nothing and shows the first.
 """
 
 from __future__ import annotations
@@ -93,7 +95,16 @@ class NoticeAnswers:
                 return  # answered meanwhile (another press, another replica)
             enqueued = 0
             if alert_id is not None:
-                enqueued = await _raise_alert(tx, notice, rule, alert_id, caller, now)
+                enqueued = await raise_notice_alert(
+                    tx,
+                    notice,
+                    rule,
+                    alert_id,
+                    now=now,
+                    actor=caller.user_id,
+                    actor_name=caller.name,
+                    note="This wasn't me",
+                )
             detail = f"alert {alert_id}" if alert_id is not None else "recorded"
             await tx.append_audit(_entry(caller, notice, f"notice.{answer.value}", now, detail))
         log.info(
@@ -108,21 +119,30 @@ class NoticeAnswers:
 
 
 def is_their_notice(caller: Caller, notice: Notice) -> bool:
-    """The caller is the person: their Entra object id is the notice's."""
+    """The caller is the person: their Entra object id is the notice's, or (Slack, where
+    the notice was found by the UPN as email) the email their channel vouches for is the
+    notice's UPN."""
     principal = caller.principal
     caller_id = (principal.entra_object_id or "").lower()
-    return bool(caller_id) and caller_id == (notice.person.object_id or "").lower()
+    if caller_id and caller_id == (notice.person.object_id or "").lower():
+        return True
+    email = (principal.email or "").lower()
+    return bool(email) and email == (notice.person.upn or "").lower()
 
 
-async def _raise_alert(
+async def raise_notice_alert(
     tx: StoreOperations,
     notice: Notice,
     rule: Rule | None,
     alert_id: int,
-    caller: Caller,
+    *,
     now: datetime,
+    actor: str,
+    actor_name: str | None,
+    note: str,
 ) -> int:
-    """The "This wasn't me" alert and its deliveries; how many conversations it goes to."""
+    """An alert of `rule` about the notice ("This wasn't me", or no answer: a reminder)
+    and its deliveries to the subscribed conversations; how many it goes to."""
     rule_id = rule.id if rule is not None else notice.rule_id
     dimensions = {"Person": notice.person.label, "Notice": notice.id}
     alert = AlertInstance(
@@ -143,9 +163,9 @@ async def _raise_alert(
                 at=now,
                 from_status=None,
                 to_status=AlertStatus.FIRING,
-                actor=caller.user_id,
-                actor_name=caller.name,
-                note="This wasn't me",
+                actor=actor,
+                actor_name=actor_name,
+                note=note,
             )
         ],
     )

@@ -14,6 +14,8 @@ GET /users/{id}/teamwork/installedApps?$expand=teamsApp&$filter=teamsApp/id eq '
 GET .../installedApps/{installation}/chat -> the chat id; GET /users/{id}?$select=mail,
 userPrincipalName; POST /users/{sender}/sendMail -> 202. Throttling (429) and 5xx may work
 later; other refusals mean this way cannot reach the person (bot.notices.delivery.Unreachable).
+Mail cannot be edited: events joining a notice that went by email go in a short follow-up
+email with only those events.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ log = logging.getLogger(__name__)
 GRAPH_SCOPE: Final = "https://graph.microsoft.com/.default"
 GRAPH_ROOT: Final = "https://graph.microsoft.com/v1.0"
 TIMEOUT: Final = 15.0
+#: How a notice's email, and a follow-up with events added to it, begin.
+FIRST: Final = "Something changed on your account,"
+FOLLOW_UP: Final = "Since our last email, more changed on your account,"
 
 
 class GraphClient:
@@ -163,10 +168,21 @@ class GraphMailer:
         self._sender = sender
 
     async def send(self, notice: Notice, view: NoticeView) -> Reached:
+        subject = f"{view.title} Your account {view.person} changed"
+        await self._mail(notice, subject, email_html(view))
+        return Reached(self.name, None, None)
+
+    async def update(self, notice: Notice, view: NoticeView) -> None:
+        """A follow-up with the events the person was not told about yet."""
+        added = view.model_copy(update={"events": view.events[notice.told_events :]})
+        subject = f"{view.title} More changes to your account {view.person}"
+        await self._mail(notice, subject, email_html(added, intro=FOLLOW_UP))
+
+    async def _mail(self, notice: Notice, subject: str, content: str) -> None:
         address = await self._address(notice)
         message = {
-            "subject": f"{view.title} Your account {view.person} changed",
-            "body": {"contentType": "HTML", "content": email_html(view)},
+            "subject": subject,
+            "body": {"contentType": "HTML", "content": content},
             "toRecipients": [{"emailAddress": {"address": address}}],
         }
         path = f"/users/{quote(self._sender, safe='')}/sendMail"
@@ -174,7 +190,6 @@ class GraphMailer:
         sent = await self._client.request("send the email", "POST", path, json=body)
         if sent.status_code != 202:
             raise refusal("send the email", sent)
-        return Reached(self.name, None, None)
 
     async def _address(self, notice: Notice) -> str:
         key = notice.person.object_id or notice.person.upn or ""
@@ -192,9 +207,10 @@ class GraphMailer:
         return str(address)
 
 
-def email_html(view: NoticeView) -> str:
+def email_html(view: NoticeView, *, intro: str = FIRST) -> str:
     """The notice as a plain HTML email: every value escaped; no answer links (a link in
-    an email cannot be made safe without a landing page: it says how to report instead)."""
+    an email cannot be made safe without a landing page: it says how to report instead).
+    `intro` ends with the person's name."""
     rows = []
     for event in view.events:
         facts = [f"When: {event.at.strftime('%Y-%m-%d %H:%M UTC')}"]
@@ -205,7 +221,7 @@ def email_html(view: NoticeView) -> str:
         items = "".join(f"<li>{html.escape(f)}</li>" for f in facts)
         rows.append(f"<p><b>{html.escape(event.text)}</b></p><ul>{items}</ul>")
     return (
-        f"<p>Something changed on your account, <b>{html.escape(view.person)}</b>.</p>"
+        f"<p>{html.escape(intro)} <b>{html.escape(view.person)}</b>.</p>"
         + "".join(rows)
         + "<p>If this was you, there is nothing to do. If it wasn't, answer the notice in "
         "Teams or tell your IT help desk at once.</p>"

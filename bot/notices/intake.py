@@ -5,9 +5,13 @@ skipped (the store keeps the ids: re-runs and restarts send nothing twice). New 
 are grouped per person (events within the rule's `group_within` of the group's first
 make one notice), people outside the pilot or opted out are skipped, and a person who
 already had `per_person_per_hour` notices in the last hour gets the events added to
-their latest notice instead of a new one. The notices, their record ids and their outbox
-items commit in one transaction; another replica committing the same records first makes
-ours roll back whole (nothing is sent twice).
+their latest *unanswered* notice instead of a new one. An answered notice asks nothing
+more, so when every recent notice is answered the events get a new notice, over the
+limit (logged). Events joining a notice already delivered enqueue its update: the
+person's message is brought up to date (bot.notices.delivery); a notice not delivered
+yet shows them when it is. The notices, their record ids and their outbox items commit
+in one transaction; another replica committing the same records first makes ours roll
+back whole (nothing is sent twice).
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class Intake:
     skipped_people: int = 0
     new_notices: tuple[Notice, ...] = ()
     grouped_into_earlier: int = 0
+    #: Delivered notices that events joined: their messages are being brought up to date.
+    updated_notices: tuple[str, ...] = ()
     error: str | None = None
 
 
@@ -118,7 +124,7 @@ class NoticeIntake:
             log.info("notices: rule %s: %s; the next run takes the rest", rule.id, error)
             return Intake(rule.id, now, events=len(events), error=str(error))
         _log(intake)
-        if intake.new_notices:
+        if intake.new_notices or intake.updated_notices:
             self._on_enqueued()
         return intake
 
@@ -135,18 +141,21 @@ class NoticeIntake:
             for person, event in events:
                 if event.record_id not in known:
                     by_person.setdefault(person.key, (person, []))[1].append(event)
-            skipped, created, grouped = 0, [], 0
+            skipped = 0
+            created: list[Notice] = []
+            joined: list[Notice] = []
             for person, fresh in by_person.values():
                 if not await self._policy.allows(person):
                     skipped += 1
                     continue
                 for group in group_events(fresh, spec.group_within):
-                    notice = await self._place(tx, rule, person, group, now)
-                    if notice is None:
-                        grouped += 1
-                    else:
-                        created.append(notice)
-            await tx.enqueue([notice_delivery(n, now) for n in created])
+                    placed = await self._place(tx, rule, person, group, now)
+                    (created if placed.is_new else joined).append(placed.notice)
+            updated = _updated(joined)
+            await tx.enqueue(
+                [notice_delivery(n, now) for n in created]
+                + [notice_update(n, now) for n in updated]
+            )
         return Intake(
             rule.id,
             now,
@@ -154,7 +163,8 @@ class NoticeIntake:
             already_known=sum(1 for _, e in events if e.record_id in known),
             skipped_people=skipped,
             new_notices=tuple(created),
-            grouped_into_earlier=grouped,
+            grouped_into_earlier=len(joined),
+            updated_notices=tuple(n.id for n in updated),
         )
 
     async def _place(
@@ -164,13 +174,22 @@ class NoticeIntake:
         person: Person,
         group: Sequence[NoticeEvent],
         now: datetime,
-    ) -> Notice | None:
-        """A new notice for `group`, or None when the person had enough this hour (the
-        events join their latest notice)."""
+    ) -> Placed:
+        """A new notice for `group`, or, when the person had enough this hour, their
+        latest unanswered notice with the events joined."""
         recent = await tx.list_notices(person_key=person.key, since=now - RATE_PERIOD)
         if len(recent) >= self._policy.per_person_per_hour:
-            await tx.add_notice_events(recent[-1].id, group)
-            return None
+            joined = await _join(tx, recent, group)
+            if joined is not None:
+                return Placed(joined, is_new=False)
+            log.info(
+                "notices: %s had %d notice(s) this hour, over the limit of %d, but all are "
+                "answered: a new notice asks about %d more event(s)",
+                person.label,
+                len(recent),
+                self._policy.per_person_per_hour,
+                len(group),
+            )
         notice = Notice(
             id=notice_id(rule.id, person, group[0].record_id),
             rule_id=rule.id,
@@ -179,12 +198,54 @@ class NoticeIntake:
             events=tuple(group),
         )
         await tx.add_notice(notice)
-        return notice
+        return Placed(notice, is_new=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """Where a group of events went: a new notice, or an earlier one they joined."""
+
+    notice: Notice
+    is_new: bool
+
+
+async def _join(
+    tx: StoreOperations, recent: Sequence[Notice], group: Sequence[NoticeEvent]
+) -> Notice | None:
+    """The latest unanswered of `recent` with `group` added; None when all are answered
+    (an answered notice asks nothing more: the events need a new question)."""
+    for candidate in reversed(recent):
+        if candidate.answer is None:
+            joined = await tx.add_notice_events(candidate.id, group)
+            if joined is not None:  # else answered meanwhile: an earlier one, if any
+                return joined
+    return None
+
+
+def _updated(joined: Sequence[Notice]) -> list[Notice]:
+    """The delivered notices among `joined` (each once, as it is last): their messages
+    need the new events; one not delivered yet will show them when it is."""
+    latest = {notice.id: notice for notice in joined}
+    return [notice for notice in latest.values() if notice.delivered_via is not None]
 
 
 def notice_delivery(notice: Notice, now: datetime) -> OutboxItem:
     """The outbox item that delivers `notice` (the event names it by id)."""
     event = AlertEvent(kind=AlertEventKind.NOTICE, at=now, rule_id=notice.rule_id, detail=notice.id)
+    return new_outbox_item(
+        event,
+        conversation_id=f"{NOTICE_CONVERSATION}{notice.id}",
+        channel=ChannelKind.TEAMS,
+        not_before=now,
+    )
+
+
+def notice_update(notice: Notice, now: datetime) -> OutboxItem:
+    """The outbox item that brings the person's message of `notice` up to date: filed
+    under the notice's delivery conversation, so it goes after the delivery."""
+    event = AlertEvent(
+        kind=AlertEventKind.NOTICE_UPDATE, at=now, rule_id=notice.rule_id, detail=notice.id
+    )
     return new_outbox_item(
         event,
         conversation_id=f"{NOTICE_CONVERSATION}{notice.id}",
@@ -253,13 +314,15 @@ def _text(value: object) -> str | None:
 def _log(intake: Intake) -> None:
     log.info(
         "notices: rule %s at %s: %d event(s), %d told before, %d new notice(s), "
-        "%d grouped into earlier ones, %d person(s) not in the pilot or opted out",
+        "%d grouped into earlier ones (%d delivered: updated), "
+        "%d person(s) not in the pilot or opted out",
         intake.rule_id,
         intake.at.isoformat(),
         intake.events,
         intake.already_known,
         len(intake.new_notices),
         intake.grouped_into_earlier,
+        len(intake.updated_notices),
         intake.skipped_people,
     )
     for notice in intake.new_notices:

@@ -70,10 +70,20 @@ class Notice(_Model):
     answered_at: datetime | None = None
     #: The alert "This wasn't me" raised.
     alert_id: int | None = None
-    #: How it reached the person ("teams", "teams-created", "teams-installed", "email").
+    #: How it reached the person ("teams", "teams-create", "teams-install", "slack", "email").
     delivered_via: str | None = None
     conversation_id: str | None = None
     message_id: str | None = None
+    #: When "no answer yet" was raised as a reminder alert (at most once).
+    reminded_at: datetime | None = None
+    #: How many of `events` (the first ones) the person was told about: what their chat
+    #: message shows, or what their email and its follow-ups listed.
+    told_events: int = Field(default=0, ge=0)
+
+    @property
+    def untold(self) -> tuple[NoticeEvent, ...]:
+        """The events that joined after the person was told (none before delivery)."""
+        return self.events[self.told_events :] if self.delivered_via else ()
 
     @property
     def first_at(self) -> datetime:

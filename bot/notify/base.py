@@ -18,6 +18,8 @@ class DeliveryResult:
     #: How long the channel asked us to wait (retry), e.g. from a Retry-After header.
     delay_seconds: float | None = None
     reason: str | None = None
+    #: A post whose answer was lost earlier, reconciled now: "adopted" or "reposted".
+    reconciled: str | None = None
 
     @classmethod
     def sent(cls, message_id: str | None = None) -> DeliveryResult:

@@ -271,6 +271,15 @@ class OutboxOperations(Protocol):
         `worker` still holds the lease on a pending item."""
         ...
 
+    async def mark_post_started(self, item_id: int, *, attempt: str, at: datetime) -> bool:
+        """A post of the pending item is about to be sent (attempt id `attempt`): until
+        cleared, the item is "maybe sent". False if the item is not pending."""
+        ...
+
+    async def clear_post_started(self, item_id: int, *, attempt: str) -> bool:
+        """The post `attempt` was answered with a refusal: nothing was posted."""
+        ...
+
     async def list_outbox(
         self,
         *,
@@ -338,8 +347,13 @@ class NoticeOperations(Protocol):
         them was claimed meanwhile (another replica): nothing of the transaction stays."""
         ...
 
-    async def add_notice_events(self, notice_id: str, events: Sequence[NoticeEvent]) -> None:
-        """Add events to a stored notice (grouped into it) and claim their record ids."""
+    async def add_notice_events(
+        self, notice_id: str, events: Sequence[NoticeEvent]
+    ) -> Notice | None:
+        """Add events to a stored, unanswered notice (grouped into it) and claim their
+        record ids; the notice as it is now. None, adding nothing, when it was answered
+        (an answered notice asks nothing more). The notice is locked until the transaction
+        ends, so a delivery recorded meanwhile is either seen here or sees these events."""
         ...
 
     async def get_notice(self, notice_id: str) -> Notice | None: ...
@@ -357,8 +371,52 @@ class NoticeOperations(Protocol):
         ...
 
     async def set_notice_delivery(
-        self, notice_id: str, *, via: str, conversation_id: str | None, message_id: str | None
+        self,
+        notice_id: str,
+        *,
+        via: str,
+        conversation_id: str | None,
+        message_id: str | None,
+        told_events: int,
+    ) -> None:
+        """How it reached the person, and how many of its events that told them."""
+        ...
+
+    async def set_notice_told(self, notice_id: str, told_events: int) -> None:
+        """The person was told about its first `told_events` events (never lowered)."""
+        ...
+
+    async def claim_unanswered_notices(
+        self, *, created_after: datetime, created_before: datetime, at: datetime, limit: int
+    ) -> list[Notice]:
+        """Notices created in (`created_after`, `created_before`] with no answer and no
+        reminder yet, marked reminded `at` and returned (oldest first): each is claimed by
+        one caller only, however many replicas ask at once (rows another transaction is
+        claiming are passed over)."""
+        ...
+
+
+class DeliveryStateOperations(Protocol):
+    """What every replica's deliveries share beyond the outbox: what each posted message
+    shows, and each conversation's pacing."""
+
+    async def shown_digest(self, conversation_id: str, message_id: str) -> str | None:
+        """The digest of what the message was last made to show, if known."""
+        ...
+
+    async def remember_shown(
+        self, conversation_id: str, message_id: str, *, digest: str, at: datetime
     ) -> None: ...
+
+    async def recent_sends(self, conversation_id: str) -> list[datetime]:
+        """When the latest operations in the conversation happened (or are booked)."""
+        ...
+
+    async def save_recent_sends(self, conversation_id: str, sends: Sequence[datetime]) -> None: ...
+
+    async def delivering_replicas(self, *, since: datetime) -> int:
+        """How many workers claimed a conversation since `since`."""
+        ...
 
 
 class StoreOperations(
@@ -370,6 +428,7 @@ class StoreOperations(
     ExternalOperations,
     DigestOperations,
     NoticeOperations,
+    DeliveryStateOperations,
     Protocol,
 ):
     """Everything that can be read or written, alone or inside one transaction."""

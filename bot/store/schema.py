@@ -408,6 +408,10 @@ class OutboxRow(Base):
     # Who is delivering it, and until when; an expired lease can be claimed again.
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None]
+    # A post of this item in flight, or "maybe sent": written before the request goes,
+    # cleared when an answer says nothing was posted (bot.channels.maybe_sent).
+    post_attempt: Mapped[str | None] = mapped_column(String(40))
+    post_started_at: Mapped[datetime | None]
 
     def to_model(self) -> OutboxItem:
         return OutboxItem(
@@ -421,6 +425,8 @@ class OutboxRow(Base):
             next_attempt_at=self.next_attempt_at,
             last_error=self.last_error,
             message_id=self.message_id,
+            post_attempt=self.post_attempt,
+            post_started_at=self.post_started_at,
         )
 
 
@@ -528,6 +534,25 @@ class ConversationLeaseRow(Base):
     conversation_id: Mapped[str] = mapped_column(chat_text(512), primary_key=True)
     owner: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+    # The last claim (kept after release): replicas that claimed lately share the app's
+    # rate limit (bot.channels.pacing_state).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None]
+    # When the conversation's recent operations happened (ISO times), so the replica
+    # that delivers next continues the rate window.
+    recent_sends: Mapped[Any] = mapped_column(JSON_TYPE, nullable=True)
+
+
+class ShownMessageRow(Base):
+    """The digest of the payload last put on each posted message (bot.channels.shown),
+    so no replica repeats an edit that would change nothing."""
+
+    __tablename__ = "shown_messages"
+
+    conversation_id: Mapped[str] = mapped_column(chat_text(512), primary_key=True)
+    message_id: Mapped[str] = mapped_column(chat_text(512), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    shown_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class NoticeRow(Base):
@@ -548,6 +573,10 @@ class NoticeRow(Base):
     delivered_via: Mapped[str | None] = mapped_column(String(30))
     conversation_id: Mapped[str | None] = mapped_column(String(512))
     message_id: Mapped[str | None] = mapped_column(String(512))
+    #: When the reminder about no answer was raised (once; bot.notices.reminders).
+    reminded_at: Mapped[datetime | None]
+    #: How many of its events the person was told about (bot.notices.delivery).
+    told_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
 
 class NoticeRecordRow(Base):

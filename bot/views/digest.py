@@ -1,10 +1,13 @@
-"""The provisioning digest and the `health` answer as data: per job KPIs, top errors, a chart
-with its table, and per-cycle rows. Pure; every channel renders the same view.
+"""The provisioning digest and the `health` answer as data: per job KPIs, top errors with
+their remediation hints, a chart with its table, per-cycle rows, governance changes by kind
+and open alerts by severity (bot.views.digest_sections). Pure; every channel renders the
+same view.
 
 Plain data only (numbers, datetimes, a status word), so Teams (Adaptive Cards) and Slack
 (Block Kit) each choose their own words, colours and time formats. `shrink()` keeps a
 message within a channel's limits however many jobs there are: the chart goes first,
-then the listed jobs are halved, the rest counted in `more_note` ("and 12 more, all healthy").
+then the listed jobs are halved, the rest counted in `more_note` ("and 12 more, all healthy");
+the open alerts per severity and the kinds of governance change are halved the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from datetime import datetime
 from typing import Literal, Self
 
 from bot.models import AlertEvent, AlertEventKind
+from bot.views.digest_sections import Governance, OpenAlerts
 from bot.views.model import CardView, Part, Table
 from bot.views.query_views import Chart
 
@@ -25,6 +29,8 @@ class DigestError(Part):
     code: str
     count: int
     last_seen: datetime
+    #: What usually fixes it (config/health/hints), empty when none is known.
+    hint: str = ""
 
 
 class DigestJob(Part):
@@ -66,17 +72,28 @@ class DigestView(CardView):
     more_healthy: bool = True
     chart: Chart | None = None
     cycles: Table | None = None
+    #: Governance changes by kind (the digest; None for one job's `health`).
+    governance: Governance | None = None
+    #: Open alerts by severity with their status (the digest; None for one job).
+    open_alerts: OpenAlerts | None = None
 
     def shrink(self) -> Self | None:
-        """Fewer jobs (down to MIN_JOBS), then no chart, fewer cycles, then fewer jobs."""
+        """Fewer jobs (down to MIN_JOBS), then no chart, fewer open alerts and kinds of
+        governance change, fewer cycles, then fewer jobs."""
         if len(self.jobs) > MIN_JOBS:
             return self._fewer_jobs()
         if self.chart is not None:
             return self.model_copy(update={"chart": None})
+        fewer_alerts = self.open_alerts.shrink() if self.open_alerts is not None else None
+        if fewer_alerts is not None:
+            return self.model_copy(update={"open_alerts": fewer_alerts})
+        fewer_changes = self.governance.shrink() if self.governance is not None else None
+        if fewer_changes is not None:
+            return self.model_copy(update={"governance": fewer_changes})
         if self.cycles is not None and len(self.cycles.rows) > 1:
-            smaller = self.cycles.shrink()
-            if smaller is not None:
-                return self.model_copy(update={"cycles": smaller})
+            fewer_cycles = self.cycles.shrink()
+            if fewer_cycles is not None:
+                return self.model_copy(update={"cycles": fewer_cycles})
         return self._fewer_jobs() if len(self.jobs) > 1 else None
 
     def _fewer_jobs(self) -> Self:

@@ -8,6 +8,7 @@ value, and say what was left out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -101,11 +102,25 @@ def choose_columns(
 
 
 def _readable(name: str, rows: Sequence[Mapping[str, Any]]) -> bool:
-    """Some row has a plain, non-empty value (JSON objects are for the portal)."""
-    return any(
-        row.get(name) not in (None, "") and not isinstance(row.get(name), dict | list)
-        for row in rows
-    )
+    """Some row has a plain, non-empty value (JSON objects are for the portal, whether
+    they come parsed or as the text of a dynamic column, as Log Analytics sends them)."""
+    return any(_plain(row.get(name)) for row in rows)
+
+
+def _plain(value: Any) -> bool:
+    if value in (None, "") or isinstance(value, dict | list):
+        return False
+    return not (isinstance(value, str) and _json_text(value.strip()))
+
+
+def _json_text(text: str) -> bool:
+    if (text[:1], text[-1:]) not in (("{", "}"), ("[", "]")):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def table(

@@ -41,7 +41,7 @@ def alert_list_view(
     """Open (or all) alerts, open ones first, most severe first, newest first."""
     chosen = [a for a in alerts if scope == "all" or a.status.is_open]
     chosen.sort(key=lambda a: (not a.status.is_open, _level(a, rules), -a.opened_at.timestamp()))
-    rows = tuple(_alert_row(a, rules.get(a.rule_id)) for a in chosen[:MAX_LIST_ROWS])
+    rows = tuple(alert_row(a, rules.get(a.rule_id)) for a in chosen[:MAX_LIST_ROWS])
     more = len(chosen) - len(rows)
     return AlertListView(
         as_of=now,
@@ -58,7 +58,9 @@ def _level(alert: AlertInstance, rules: Mapping[str, Rule]) -> int:
     return rule.severity if rule else 4
 
 
-def _alert_row(alert: AlertInstance, rule: Rule | None) -> AlertRow:
+def alert_row(alert: AlertInstance, rule: Rule | None) -> AlertRow:
+    """One line of an alert list (also the digest's open alerts): its title with the
+    dimension values, severity, and state with its moment and who acknowledged it."""
     title = rule.title if rule else alert.rule_id
     if alert.dimensions:
         title += " · " + ", ".join(alert.dimensions.values())

@@ -1,6 +1,7 @@
 """The Azure workspace: KQL run on a Log Analytics workspace through azure-monitor-query.
 
-Errors, mapped from what the service (or the network) said after the SDK's own retries:
+Errors, mapped from what the service (or the network) said after the SDK's own retries,
+the same for a query sent alone and for one answered inside a $batch:
 
     400                         QueryError (line and 1-based column when the server located it)
     401, 403                    WorkspaceUnavailableError (our credentials were refused)
@@ -13,18 +14,28 @@ Errors, mapped from what the service (or the network) said after the SDK's own r
 Values are normalised by bot.workspace.wire_values. A 204 surfaces from the SDK
 as a json.JSONDecodeError, which is told apart from an unreadable error body by
 the status the pipeline actually received.
+
+Every query, evaluation or chat, goes through one Coalescer (bot.workspace.coalescer) and
+one QueryLimiter (bot.workspace.query_limiter). Queries that arrive within `batch_window`
+of each other (rules due in the same tick) go out as one `LogsQueryClient.query_batch`
+(POST /v1/$batch) of up to `max_batch`; a query that arrives alone goes out as today,
+through `query_workspace`, so an idle chat question never waits for a batch. How a batch is
+sent and read: bot.workspace.azure_batch.
+
+Skipping a rule whose result cannot have changed is not done, because it cannot be proved
+here: Log Analytics ingests late (minutes, sometimes hours; TimeGenerated is when the event
+happened, not when it arrived), so rows can land in a window that was already queried, and
+a window ending "now" moves on every tick. Neither the query API nor the SDK offers a
+"changed since" marker or ETag for a query's result to compare against. The only cases that
+are provable (the same query over the same window, e.g. a replayed slot) are already
+handled by the store, which lets one evaluation per (rule, slot) commit.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import re
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Literal
 
 from azure.core.credentials_async import AsyncTokenCredential
@@ -37,28 +48,35 @@ from azure.core.exceptions import (
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import AsyncRetryPolicy
 from azure.core.pipeline.transport import AsyncHttpTransport
-from azure.monitor.query import LogsQueryError, LogsQueryPartialResult, LogsQueryResult
 from azure.monitor.query.aio import LogsQueryClient
 
 from bot.errors import (
     ConfigError,
-    QueryError,
     QueryTimeoutError,
     ThrottledError,
     WorkspaceError,
     WorkspaceUnavailableError,
 )
+from bot.workspace.azure_answers import (
+    elapsed_ms,
+    error_for,
+    read_server_error,
+    sdk_timespan,
+    to_query_result,
+)
+from bot.workspace.azure_batch import DEFAULT_BATCH, MAX_BATCH, batch_queries, read_batch
 from bot.workspace.base import QueryResult, TimeSpan
-from bot.workspace.wire_values import as_utc, convert_table
+from bot.workspace.coalescer import Coalescer, PendingQuery
+from bot.workspace.query_limiter import QueryLimiter
 
 DEFAULT_ENDPOINT: Final = "https://api.loganalytics.io/v1"
 CredentialKind = Literal["default", "cli", "managed_identity"]
 
-_LOG = logging.getLogger(__name__)
 _MAX_SERVER_TIMEOUT: Final = 600  # the service's own ceiling (10 minutes)
 _READ_MARGIN: Final = 30.0  # seconds on top of server_timeout before we stop waiting
 _CONNECT_TIMEOUT: Final = 10.0
-_LINE_POS = re.compile(r"on line \[(?P<line>\d+),(?P<pos>\d+)\]")
+#: How long the first query of a batch waits for others to join it.
+DEFAULT_BATCH_WINDOW: Final = 0.03
 
 
 class AzureWorkspace:
@@ -74,23 +92,34 @@ class AzureWorkspace:
         max_retries: int = 3,
         retry_backoff_factor: float = 0.8,
         max_retry_wait: float = 30.0,
+        max_batch: int = DEFAULT_BATCH,
+        batch_window: float = DEFAULT_BATCH_WINDOW,
+        limiter: QueryLimiter | None = None,
         transport: AsyncHttpTransport[Any, Any] | None = None,
     ) -> None:
         """`server_timeout` (1-600 s) is sent as `Prefer: wait=`; `max_retries` and
         `retry_backoff_factor` configure the SDK's retry policy, which sleeps through a
         429's Retry-After only up to `max_retry_wait` seconds (longer waits come back as
         ThrottledError at once, so a scheduler slot is not blocked for minutes).
-        `transport` replaces the aiohttp transport (tests)."""
+        `max_batch` queries at most go in one $batch (1: never batch); `limiter` is the
+        principal's budget (default: the documented limits). `transport` replaces the
+        aiohttp transport (tests)."""
         if not 1 <= server_timeout <= _MAX_SERVER_TIMEOUT:
             raise ValueError(
                 f"server_timeout must be 1..{_MAX_SERVER_TIMEOUT} s, not {server_timeout}"
             )
+        if not 1 <= max_batch <= MAX_BATCH:
+            raise ValueError(f"max_batch must be 1..{MAX_BATCH}, not {max_batch}")
         self._workspace_id = workspace_id
         self._credential = credential
         self._endpoint = endpoint
         self._server_timeout = server_timeout
+        self._max_retries = max_retries
+        self._max_retry_wait = max_retry_wait
+        self.limiter = limiter or QueryLimiter()
         retry_policy = _RetryPolicy(
             max_retry_wait=max_retry_wait,
+            on_throttled=self.limiter.hold,
             retry_total=max_retries,
             retry_status=max_retries,
             retry_backoff_factor=retry_backoff_factor,
@@ -101,16 +130,55 @@ class AzureWorkspace:
         self._client = LogsQueryClient(credential, endpoint=endpoint, **options)
         # The bearer-token policy refuses plain http unless told per call (loopback tests).
         self._plain_http = endpoint.lower().startswith("http://")
+        self._coalescer = Coalescer(
+            send=self._send, place=self.limiter.place, max_batch=max_batch, window=batch_window
+        )
 
     async def query(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
-        sdk_timespan = _sdk_timespan(timespan)
+        sdk_timespan(timespan)  # a zero duration is refused here, before it is queued
+        return await self._coalescer.query(kql, timespan=timespan)
+
+    async def close(self) -> None:
+        """Close the HTTP client and the credential (both are ours from construction on)."""
+        await self._coalescer.close()
+        await self._client.close()
+        await self._credential.close()
+
+    async def __aenter__(self) -> AzureWorkspace:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def _send(self, batch: Sequence[PendingQuery]) -> None:
+        """One HTTP request for `batch` (its place in the limiter is already held)."""
+        async with self.limiter.spending(len(batch)):
+            if len(batch) == 1:
+                await self._send_one(batch[0])
+                return
+            answers = await self._query_batch(batch)
+        for item, answer in zip(batch, answers, strict=True):
+            wait = self._retry_wait(item, answer)
+            if wait is not None:
+                self.limiter.hold(wait)
+                self._coalescer.retry(item)
+            else:
+                _settle(item, answer)
+
+    async def _send_one(self, item: PendingQuery) -> None:
+        try:
+            _settle(item, await self._query_one(item.kql, item.timespan))
+        except Exception as error:
+            _settle(item, error)
+
+    async def _query_one(self, kql: str, timespan: TimeSpan) -> QueryResult:
         seen = _LastResponse()
         started = time.monotonic()
         try:
             answer = await self._client.query_workspace(
                 self._workspace_id,
                 kql,
-                timespan=sdk_timespan,
+                timespan=sdk_timespan(timespan),
                 server_timeout=self._server_timeout,
                 include_visualization=True,
                 **self._call_options(seen),
@@ -122,18 +190,43 @@ class AzureWorkspace:
             raise self._http_error(response, error) from error
         except AzureError as error:
             raise self._transport_error(error) from error
-        return _to_query_result(answer, elapsed_ms=_elapsed_ms(started))
+        return to_query_result(answer, elapsed_ms=elapsed_ms(started))
 
-    async def close(self) -> None:
-        """Close the HTTP client and the credential (both are ours from construction on)."""
-        await self._client.close()
-        await self._credential.close()
+    async def _query_batch(
+        self, batch: Sequence[PendingQuery]
+    ) -> list[QueryResult | WorkspaceError]:
+        """Each query's answer from one $batch; a failure of the whole batch is every one's."""
+        seen = _LastResponse()
+        started = time.monotonic()
+        queries = batch_queries(
+            self._workspace_id,
+            [(item.kql, sdk_timespan(item.timespan)) for item in batch],
+            server_timeout=self._server_timeout,
+        )
+        try:
+            answers = await self._client.query_batch(queries, **self._call_options(seen))
+        except (HttpResponseError, json.JSONDecodeError) as error:
+            response = getattr(error, "response", None) or seen.response
+            return [self._http_error(response, error)] * len(batch)
+        except AzureError as error:
+            return [self._transport_error(error)] * len(batch)
+        return read_batch(
+            queries,
+            answers,
+            seen.response,
+            workspace_id=self._workspace_id,
+            server_timeout=self._server_timeout,
+            elapsed_ms=elapsed_ms(started),
+        )
 
-    async def __aenter__(self) -> AzureWorkspace:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
+    def _retry_wait(self, item: PendingQuery, answer: QueryResult | WorkspaceError) -> float | None:
+        """A query throttled inside a batch is sent again, as the SDK's retry policy would
+        send a throttled request: after its Retry-After, if that is short enough."""
+        if not isinstance(answer, ThrottledError) or answer.retry_after is None:
+            return None
+        if answer.retry_after > self._max_retry_wait or item.attempts >= self._max_retries:
+            return None
+        return answer.retry_after
 
     def _call_options(self, seen: _LastResponse) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -148,7 +241,7 @@ class AzureWorkspace:
     def _undecodable(self, seen: _LastResponse, error: ValueError, started: float) -> QueryResult:
         """204 is how the service says "nothing here"; anything else is a broken answer."""
         if seen.response is not None and seen.response.status_code == 204:
-            return QueryResult(columns=(), rows=(), elapsed_ms=_elapsed_ms(started))
+            return QueryResult(columns=(), rows=(), elapsed_ms=elapsed_ms(started))
         if seen.response is not None and seen.response.status_code >= 400:
             raise self._http_error(seen.response, error) from error
         raise WorkspaceUnavailableError(
@@ -158,10 +251,12 @@ class AzureWorkspace:
     def _http_error(self, response: Any, error: Exception) -> WorkspaceError:
         if response is None:  # the credential failed before any request was sent
             return WorkspaceUnavailableError(f"could not get a token for Log Analytics: {error}")
-        said = _read_server_error(response)
-        return _error_for(
-            said, workspace_id=self._workspace_id, server_timeout=self._server_timeout
-        )
+        if not isinstance(error, HttpResponseError) and response.status_code < 400:
+            return WorkspaceUnavailableError(
+                f"Log Analytics at {self._endpoint} sent an answer that is not JSON"
+            )
+        said = read_server_error(response)
+        return error_for(said, workspace_id=self._workspace_id, server_timeout=self._server_timeout)
 
     def _transport_error(self, error: AzureError) -> WorkspaceError:
         if isinstance(error, ServiceResponseTimeoutError):
@@ -173,6 +268,15 @@ class AzureWorkspace:
                 f"cannot reach Log Analytics at {self._endpoint}: {error.message}"
             )
         return WorkspaceUnavailableError(f"Log Analytics request failed: {error.message}")
+
+
+def _settle(item: PendingQuery, answer: QueryResult | Exception) -> None:
+    if item.future.done():  # its caller gave up waiting
+        return
+    if isinstance(answer, Exception):
+        item.future.set_exception(answer)
+    else:
+        item.future.set_result(answer)
 
 
 def build_credential(
@@ -197,16 +301,22 @@ def build_credential(
 class _RetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
     """The SDK's retry policy with two exceptions: a 504 is not retried (the server
     already spent `server_timeout` on the query; retrying multiplies that), and a
-    Retry-After beyond `max_retry_wait` is handed to the caller instead of slept."""
+    Retry-After beyond `max_retry_wait` is handed to the caller instead of slept. Every
+    Retry-After is also passed to `on_throttled` (the limiter holds other requests back)."""
 
-    def __init__(self, *, max_retry_wait: float, **kwargs: Any) -> None:
+    def __init__(
+        self, *, max_retry_wait: float, on_throttled: Callable[[float], None], **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._max_retry_wait = max_retry_wait
+        self._on_throttled = on_throttled
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         if response.http_response.status_code == 504:
             return False
         retry_after = self.get_retry_after(response)
+        if retry_after is not None and response.http_response.status_code == 429:
+            self._on_throttled(retry_after)
         if retry_after is not None and retry_after > self._max_retry_wait:
             return False
         return bool(super().is_retry(settings, response))
@@ -220,138 +330,3 @@ class _LastResponse:
 
     def __call__(self, pipeline_response: PipelineResponse[Any, Any]) -> None:
         self.response = pipeline_response.http_response
-
-
-@dataclass(frozen=True, slots=True)
-class _ServerError:
-    status: int
-    code: str
-    message: str
-    line: int | None = None
-    column: int | None = None
-    retry_after: float | None = None
-
-
-def _error_for(said: _ServerError, *, workspace_id: str, server_timeout: int) -> WorkspaceError:
-    status, detail = said.status, f"HTTP {said.status} {said.code}: {said.message}".rstrip(": ")
-    if status == 400:
-        return QueryError(said.message or detail, line=said.line, column=said.column)
-    if status in (401, 403):
-        return WorkspaceUnavailableError(f"Log Analytics refused our credentials ({detail})")
-    if status == 429:
-        wait = f"; retry after {said.retry_after:g} s" if said.retry_after is not None else ""
-        return ThrottledError(
-            f"Log Analytics is throttling queries ({detail}){wait}", retry_after=said.retry_after
-        )
-    if status in (408, 504):
-        return QueryTimeoutError(f"the query ran out of time (limit {server_timeout} s; {detail})")
-    if status == 404:
-        return WorkspaceError(f"Log Analytics workspace {workspace_id} not found ({detail})")
-    if status >= 500:
-        return WorkspaceUnavailableError(f"Log Analytics is unavailable ({detail})")
-    return WorkspaceError(f"Log Analytics rejected the request ({detail})")
-
-
-def _read_server_error(response: Any) -> _ServerError:
-    """The OneAPI error body: the innermost message says the most; the syntax
-    error's innermost level carries `line` (1-based) and `pos` (0-based)."""
-    status = int(response.status_code)
-    retry_after = _retry_after(response.headers.get("Retry-After"))
-    body = _json_or_none(_text(response))
-    error = body.get("error") if isinstance(body, dict) else None
-    if not isinstance(error, dict):
-        reason = getattr(response, "reason", None) or "no error details"
-        return _ServerError(status, str(reason), "", retry_after=retry_after)
-    levels = [error]
-    while isinstance(levels[-1].get("innererror"), dict):
-        levels.append(levels[-1]["innererror"])
-    message = next(
-        (str(level["message"]) for level in reversed(levels) if level.get("message")), ""
-    )
-    line, column = _position(levels, message)
-    return _ServerError(status, str(error.get("code", "")), message, line, column, retry_after)
-
-
-def _position(levels: Sequence[Mapping[str, Any]], message: str) -> tuple[int | None, int | None]:
-    for level in reversed(levels):
-        if isinstance(level.get("line"), int) and isinstance(level.get("pos"), int):
-            return level["line"], level["pos"] + 1
-    found = _LINE_POS.search(message)
-    if found:
-        return int(found["line"]), int(found["pos"]) + 1
-    return None, None
-
-
-def _text(response: Any) -> str:
-    try:
-        return str(response.text())
-    except Exception:  # an unread or undecodable body: the status alone must do
-        return ""
-
-
-def _json_or_none(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def _retry_after(header: str | None) -> float | None:
-    """Retry-After is either delay-seconds or an HTTP date."""
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def _sdk_timespan(timespan: TimeSpan) -> timedelta | tuple[datetime, datetime] | None:
-    if timespan is None:
-        return None
-    if isinstance(timespan, timedelta):
-        # The SDK turns a zero duration into "no timespan at all": refuse it here.
-        if timespan <= timedelta(0):
-            raise ValueError(f"timespan must be a positive duration, not {timespan}")
-        return timespan
-    start, end = timespan
-    return (as_utc(start), as_utc(end))
-
-
-def _to_query_result(
-    answer: LogsQueryResult | LogsQueryPartialResult, *, elapsed_ms: float
-) -> QueryResult:
-    if isinstance(answer, LogsQueryPartialResult):
-        tables, partial = answer.partial_data or [], _describe_partial(answer.partial_error)
-    else:
-        tables, partial = answer.tables, None
-    render = dict(answer.visualization) if answer.visualization else None
-    columns, rows = convert_table(tables[0]) if tables else ((), ())
-    return QueryResult(
-        columns=columns, rows=rows, elapsed_ms=elapsed_ms, partial_error=partial, render=render
-    )
-
-
-def _describe_partial(error: LogsQueryError | None) -> str:
-    if error is None:
-        return "PartialError: the service reported a partial failure without details"
-    text = f"{error.code}: {error.message}" if error.message else str(error.code)
-    reasons = [_innermost_message(detail) for detail in error.details or []]
-    reasons = [reason for reason in reasons if reason]
-    return f"{text} ({'; '.join(reasons)})" if reasons else text
-
-
-def _innermost_message(detail: Mapping[str, Any]) -> str:
-    level, message = detail, str(detail.get("message") or "")
-    while isinstance(level.get("innererror"), Mapping):
-        level = level["innererror"]
-        message = str(level.get("message") or message)
-    return message
-
-
-def _elapsed_ms(started: float) -> float:
-    return (time.monotonic() - started) * 1000.0

@@ -54,6 +54,7 @@ async def open_workspace(
 
 async def _azure_workspace(settings: Settings) -> Workspace:
     from bot.workspace.azure import AzureWorkspace, build_credential
+    from bot.workspace.query_limiter import QueryLimiter
 
     assert settings.azure_workspace_id is not None  # enforced by Settings
     return AzureWorkspace(
@@ -63,6 +64,8 @@ async def _azure_workspace(settings: Settings) -> Workspace:
         ),
         endpoint=settings.azure_endpoint,
         server_timeout=settings.query_timeout_seconds,
+        max_batch=settings.azure_batch_size,
+        limiter=QueryLimiter(max_concurrent=settings.max_concurrent_queries),
     )
 
 

@@ -1,7 +1,9 @@
 """`health [job|app] [window]` and `digest now` through the real router on the demo logs.
 
 Figures are checked against the health catalog's KQL run directly (bot.health.kpis), and
-the planted ServiceNow spike (25 Unauthorized failures) and silent AD job must show.
+the planted ServiceNow spike (25 Unauthorized failures, with its hint) and silent AD job
+must show; `digest now` also lists the alerts opened, acknowledged and snoozed in the
+same chat, and the planted governance changes.
 """
 
 from __future__ import annotations
@@ -9,10 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.health import kpis
+from bot.models import AlertStatus
 from bot.views.digest import DigestView
+from bot.views.model import AlertCardView
 from bot.workspace.demo.scenarios import FAILURE_SPIKE_COUNT
+from tests.cards.conftest import nodes
 from tests.support.alerting import DEMO_NOW
-from tests.support.chat import ChatHarness, demo_workspace, health_catalog
+from tests.support.chat import ChatHarness, demo_workspace, error_hints, health_catalog
 
 DAY = (DEMO_NOW - timedelta(hours=24), DEMO_NOW)
 
@@ -70,3 +75,48 @@ async def test_digest_now_is_for_admins(chat: ChatHarness, reader: ChatHarness) 
     assert refused.view is None
     bad = await chat.say("digest weekly 08:00")
     assert "which day" in (bad.text or "")
+
+
+async def test_digest_now_shows_open_alerts_governance_and_hints(chat: ChatHarness) -> None:
+    spike = await chat.say("run provisioning-failure-spike")
+    assert isinstance(spike.view, AlertCardView)
+    review = await chat.say("run access-review-deleted")
+    assert isinstance(review.view, AlertCardView)
+    await chat.say(f"ack {spike.view.alert_id}")
+    await chat.say(f"snooze {review.view.alert_id} 4h")
+
+    reply = await chat.say("digest now")
+
+    view = reply.view
+    assert isinstance(view, DigestView)
+    assert view.open_alerts is not None
+    assert view.governance is not None
+    open_ids = {a.id for a in await chat.store.list_alerts(open_only=True)}
+    assert view.open_alerts.total == len(open_ids)
+    listed = {(g.severity.level, row.alert_id, row.state) for g in view.open_alerts.groups
+              for row in g.alerts}  # fmt: skip
+    assert (2, str(spike.view.alert_id), AlertStatus.ACKNOWLEDGED) in listed
+    assert (3, str(review.view.alert_id), AlertStatus.SNOOZED) in listed
+    expected = await kpis.governance_changes(demo_workspace(), health_catalog(), DAY)
+    assert {(c.change, c.count) for c in view.governance.changes} == {
+        (g.change, g.count) for g in expected
+    }
+    text = reply.card_text
+    assert f"Open alerts ({len(open_ids)})" in text
+    assert "acknowledged by Alex Admin" in text
+    assert "snoozed until" in text
+    assert "Governance changes" in text
+    assert "Access reviews deleted (1)" in text
+    facts = {n["title"]: n["value"] for n in nodes(reply.card) if "title" in n and "value" in n}
+    assert facts["Access reviews deleted (1)"].startswith(
+        "Latest: Guest access review - Fabrikam Collaboration, by "
+    )
+    assert f"Unauthorized: \n{error_hints()('Unauthorized')}" in text
+
+
+async def test_one_jobs_health_has_no_digest_sections(chat: ChatHarness) -> None:
+    reply = await chat.say("health Workday")
+    assert isinstance(reply.view, DigestView)
+    assert (reply.view.open_alerts, reply.view.governance) == (None, None)
+    assert "Open alerts" not in reply.card_text
+    assert "Governance changes" not in reply.card_text

@@ -361,9 +361,31 @@ async def test_files_upload_v2_shares_the_file_in_the_thread(
         "upload",
         "files.completeUploadExternal",
     ]
+    state.scopes.add("files:read")  # files.info's scope (the bot's manifest does not ask it)
     info = await slack_client.files_info(file=upload.id)
     assert info["file"]["mimetype"] == "image/png"
     assert info["file"]["channels"] == [ALERTS]
+
+
+async def test_file_uploads_need_files_write_and_check_their_arguments(
+    fake_slack: FakeSlack, slack_client: AsyncWebClient
+) -> None:
+    state = fake_slack.state
+    assert await error_of(slack_client.files_info(file="F0NONE0001")) == "missing_scope"
+    assert (
+        await error_of(slack_client.files_getUploadURLExternal(filename="a.png", length=0))
+        == "missing_argument"
+    )
+    too_long = slack_client.files_getUploadURLExternal(
+        filename="a.png", length=10, alt_txt="x" * 1001
+    )
+    assert await error_of(too_long) == "alt_txt_too_large"
+    state.scopes.discard("files:write")
+    call = slack_client.files_upload_v2(channel=ALERTS, content=b"png", filename="a.png")
+    assert await error_of(call) == "missing_scope"
+    refused = state.calls[-1]
+    assert (refused.method, refused.error) == ("files.getUploadURLExternal", "missing_scope")
+    assert state.files == {}
 
 
 async def test_files_upload_into_a_channel_without_the_bot_fails_at_completion(

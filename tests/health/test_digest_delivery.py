@@ -1,5 +1,6 @@
 """A due digest is enqueued once per (conversation, period) through the real outbox, on
-SQLite and PostgreSQL, with the view it carries; schedules are stored per conversation."""
+SQLite and PostgreSQL, with the view it carries (open alerts read from the same store);
+schedules are stored per conversation."""
 
 from __future__ import annotations
 
@@ -9,18 +10,27 @@ from pathlib import Path
 
 import pytest
 
+from bot.alerts.rules import load_rules
 from bot.ask.catalog import Catalog
 from bot.health.delivery import digest_key, send_digest
+from bot.health.open_alerts import OpenAlertSource
 from bot.health.schedule import DigestSchedule, parse_digest, subscription_of
 from bot.health.scheduler import DigestScheduler
 from bot.health.service import HealthService
-from bot.models import AlertEventKind, ChannelKind, ConversationRef, DigestSubscription
+from bot.models import (
+    AlertEventKind,
+    AlertStatus,
+    ChannelKind,
+    ConversationRef,
+    DigestSubscription,
+)
 from bot.store.sql import SqlStore
 from bot.views.digest import DigestView, digest_of
 from bot.workspace.demo import DemoManifest
 from bot.workspace.local import LocalWorkspace
 from tests.health.conftest import NOW, Raw
-from tests.support.alerting import opened_store
+from tests.store.factories import alert
+from tests.support.alerting import CATALOG, opened_store
 
 CONVERSATION = "19:ops@thread.tacv2"
 
@@ -107,3 +117,30 @@ def test_keys_name_the_conversation_and_the_local_date() -> None:
     late = datetime(2026, 11, 18, 23, 30, tzinfo=UTC)  # already the 19th in Berlin, 00:30
     assert digest_key("c", berlin, late) == "digest:c:2026-11-18"
     assert digest_key("c", berlin, late + timedelta(hours=8)) == "digest:c:2026-11-19"
+
+
+async def test_the_enqueued_digest_carries_the_open_alerts_and_governance_changes(
+    store: SqlStore, health_demo: tuple[LocalWorkspace, DemoManifest, Raw], health_catalog: Catalog
+) -> None:
+    workspace, _, _ = health_demo
+    rules = {rule.id: rule for rule in load_rules([CATALOG])}
+    await store.save_alert(alert(7, rule_id="provisioning-job-silent"))
+    await store.save_alert(alert(8, rule_id="provisioning-job-silent", job="job-2",
+                                 status=AlertStatus.RESOLVED, resolved_at=NOW))  # fmt: skip
+    health = HealthService(
+        workspace=workspace,
+        catalog=health_catalog,
+        clock=lambda: NOW,
+        alerts=OpenAlertSource(store=store, rule=rules.get),
+    )
+    assert await send_digest(store, health, subscription("daily 08:00"), now=NOW) is True
+    (item,) = await store.list_outbox(conversation_id=CONVERSATION)
+    view = digest_of(item.event)
+    assert view is not None
+    assert view.open_alerts is not None
+    assert view.open_alerts.total == 1
+    ((level, ids),) = [(g.severity.level, [r.alert_id for r in g.alerts])
+                       for g in view.open_alerts.groups]  # fmt: skip
+    assert (level, ids) == (1, ["7"])
+    assert view.governance is not None
+    assert sum(change.count for change in view.governance.changes) == 7  # planted in the day

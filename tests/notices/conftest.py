@@ -16,7 +16,7 @@ from bot.store.sql import SqlStore
 from bot.workspace.demo import DemoManifest, DemoSpec, load_demo
 from bot.workspace.local import LocalWorkspace
 from tests.support.alerting import CATALOG, opened_store
-from tests.support.fakes import fake_graph  # noqa: F401
+from tests.support.fakes import fake_graph, fake_slack  # noqa: F401
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 RULE_ID = "account-security-notice"

@@ -29,7 +29,7 @@ from tests.store.factories import alert, conversation
 
 
 async def test_the_migrated_schema_is_the_orm_schema(store: SqlStore) -> None:
-    assert await current_revision(store.engine) == head_revision() == "0011"
+    assert await current_revision(store.engine) == head_revision() == "0014"
     assert await schema_differences(store.engine) == []
 
 

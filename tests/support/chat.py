@@ -33,6 +33,8 @@ from bot.commands.access import AccessPolicy, GroupMembership
 from bot.commands.base import Caller, Principal, Reply
 from bot.commands.parsing import ParseContext
 from bot.commands.router import CommandRouter, Fallback, ReadOnlyAction
+from bot.health.hints import ErrorHints, load_hints
+from bot.health.open_alerts import OpenAlertSource
 from bot.health.service import HealthService
 from bot.models import STANDARD_CATEGORIES, AuditEntry, ChannelKind, ConversationRef
 from bot.store.sql import SqlStore, open_store
@@ -78,6 +80,11 @@ def catalog() -> tuple[Rule, ...]:
 @functools.cache
 def health_catalog() -> Catalog:
     return load_catalog([HEALTH_CATALOG])
+
+
+@functools.cache
+def error_hints() -> ErrorHints:
+    return load_hints(HEALTH_CATALOG / "hints")
 
 
 def parse_context() -> ParseContext:
@@ -174,7 +181,13 @@ class ChatHarness:
             clock=clock,
             fallback=fallback,
             read_only_actions=read_only_actions,
-            health=HealthService(workspace=demo_workspace(), catalog=health_catalog(), clock=clock),
+            health=HealthService(
+                workspace=demo_workspace(),
+                catalog=health_catalog(),
+                clock=clock,
+                alerts=OpenAlertSource(store=store, rule=rules.get),
+                hints=error_hints(),
+            ),
         )
         who = person or (ADMIN if admin else READER)
         harness = cls(router, store, pipeline, rules, clock, caller_for(who, conversation_id))

@@ -3,8 +3,14 @@
 Protocol, as documented for https://api.loganalytics.io/v1 and seen in recorded traffic:
 
     POST /v1/workspaces/{id}/query   {"query", "timespan", "workspaces"}  (or GET ?query=&timespan=)
-    POST /v1/$batch                  {"requests": [{"id", "headers", "body", "path", "workspace"}]}
+    POST /v1/$batch                  {"requests": [{"id", "headers", "body", "method", "path",
+                                     "workspace"}]}  ("Batch queries", Logs query API docs)
     Prefer: wait=N, include-statistics=true, include-render=true
+
+A $batch answers 200 {"responses": [{"id", "status", "headers", "body"}]} in the order its
+queries finish (not the order asked), each query failing or succeeding on its own (an
+unknown path or method: 404 PathNotFoundError; no data: 204 with WorkspaceNotPlacedError);
+the whole batch fails only when its JSON, its authentication or its items' ids are wrong.
 
 Answers: 200 with tables (plus "statistics", "render", and "error" {"code": "PartialError"}
 when asked for / when part failed); 204 with no body when nothing has columns or rows;
@@ -13,7 +19,10 @@ when asked for / when part failed); 204 with no body when nothing has columns or
 another workspace id; 504 GatewayTimeout when the backend runs past `wait` (180 s default).
 
 Tests steer it through `ServerControls` (app[CONTROLS]): queued or permanent `Fault`s,
-an injected partial error, an artificial delay; every request is recorded.
+an injected partial error, an artificial delay (or one per query text); every request is
+recorded. With `limits` set, the user query limits are enforced as the service does
+(tests/support/loganalytics_limits.py: 429 with Retry-After) and `gate.stats` says what
+they saw.
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ import json
 import math
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+from urllib.parse import parse_qsl
 
 import isodate
 from aiohttp import web
@@ -41,6 +51,7 @@ from bot.errors import (
 )
 from bot.output import kusto_timespan
 from bot.workspace.base import ColumnType, QueryResult, TimeSpan, Workspace
+from tests.support.loganalytics_limits import LimitExceededError, Limits, QueryGate
 
 DEFAULT_WAIT: Final = 180.0
 _JSON: Final = "application/json; charset=utf-8"
@@ -77,13 +88,22 @@ class RecordedRequest:
 class ServerControls:
     """Mutable test hooks. `faults` are used one per HTTP request, first in first out;
     `always` answers every request after those; `partial_error` is an error object added
-    to every 200; `delay` seconds pass before the backend is asked (and count against wait)."""
+    to every 200; `delay` seconds pass before the backend is asked (and count against wait),
+    or `delays[query]` for that query text; `limits` enforces the user query limits."""
 
     faults: list[Fault] = field(default_factory=list)
     always: Fault | None = None
     partial_error: dict[str, Any] | None = None
     delay: float = 0.0
+    delays: dict[str, float] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
+    limits: Limits | None = None
+    gate: QueryGate | None = None
+
+    def enforce(self, limits: Limits) -> QueryGate:
+        """Enforce `limits` from now on; the gate's `stats` count what they saw."""
+        self.limits, self.gate = limits, QueryGate(limits)
+        return self.gate
 
     def next_fault(self) -> Fault | None:
         return self.faults.pop(0) if self.faults else self.always
@@ -206,7 +226,10 @@ async def _query(request: web.Request) -> web.Response:
         request.match_info["workspace_id"], settings
     )
     if answer is None:
-        answer = await _answer_query(body, request.headers.get("Prefer", ""), settings, record)
+        prefer = request.headers.get("Prefer", "")
+        answer = await _limited(
+            _principal(request), settings, lambda: _answer_query(body, prefer, settings, record)
+        )
     record.status = answer.status
     return answer.to_response()
 
@@ -215,26 +238,93 @@ async def _batch(request: web.Request) -> web.Response:
     settings = request.app[_SETTINGS]
     body = await _json_body(request)
     record = _record(request, body, settings.controls)
-    answer = _refusal(request, settings)
+    answer = _refusal(request, settings) or _invalid_batch(body)
+    gate, principal = settings.controls.gate, _principal(request)
+    if answer is None and gate is not None and gate.limits.batch_counts == "request":
+        try:
+            gate.count(principal)
+        except LimitExceededError as throttled:
+            answer = _throttled(throttled)
     if answer is None:
-        items = body.get("requests") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            answer = _bad_request("InvalidBatchError", "'requests' must be a list")
-        else:
-            answer = _Answer(200, {"responses": [await _batch_item(i, settings) for i in items]})
+        answered: list[dict[str, Any]] = []  # in the order the queries finish
+
+        async def one(item: Mapping[str, Any]) -> None:
+            answered.append(await _batch_item(item, settings, principal))
+
+        await asyncio.gather(*(one(item) for item in body["requests"]))
+        answer = _Answer(200, {"responses": answered})
     record.status = answer.status
     return answer.to_response()
 
 
-async def _batch_item(item: Mapping[str, Any], settings: _Settings) -> dict[str, Any]:
+def _invalid_batch(body: Any) -> _Answer | None:
+    """The whole batch fails when it is not a list of items with distinct ids."""
+    items = body.get("requests") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        return _bad_request("InvalidBatchError", "'requests' must be a list of objects")
+    ids = [item.get("id") for item in items]
+    if any(not isinstance(i, str) or not i for i in ids) or len(set(ids)) != len(ids):
+        return _bad_request("InvalidBatchError", "every request needs an id, and ids must differ")
+    return None
+
+
+async def _batch_item(
+    item: Mapping[str, Any], settings: _Settings, principal: str
+) -> dict[str, Any]:
     headers = {key.lower(): value for key, value in (item.get("headers") or {}).items()}
+    method = str(item.get("method") or "GET").upper()  # GET when none is given
+    path, _, query_string = str(item.get("path") or "").partition("?")
+    body = item.get("body") if method == "POST" else dict(parse_qsl(query_string))
     answer = _wrong_workspace(str(item.get("workspace")), settings)
+    if path != "/query" or method not in ("GET", "POST"):
+        answer = _error(404, "PathNotFoundError", "The requested path does not exist")
     if answer is None:
-        scratch = RecordedRequest("POST", "$batch item", headers, item.get("body"))
-        answer = await _answer_query(item.get("body"), headers.get("prefer", ""), settings, scratch)
-    if answer.status == 204:  # a batch item always has a body
-        answer = _Answer(200, {"tables": []})
-    return {"id": item.get("id"), "status": answer.status, "headers": {}, "body": answer.body}
+        scratch = RecordedRequest(method, "$batch item", headers, body)
+        prefer = headers.get("prefer", "")
+        gate = settings.controls.gate
+        answer = await _limited(
+            principal,
+            settings,
+            lambda: _answer_query(body, prefer, settings, scratch),
+            count=gate is None or gate.limits.batch_counts == "items",
+        )
+    if answer.status == 204:  # in a batch, a 204 has a body that says why
+        answer = _error(204, "WorkspaceNotPlacedError", "The workspace has no data.")
+    return {
+        "id": item.get("id"),
+        "status": answer.status,
+        "headers": dict(answer.headers),
+        "body": answer.body,
+    }
+
+
+def _principal(request: web.Request) -> str:
+    return request.headers.get("Authorization", "")
+
+
+async def _limited(
+    principal: str,
+    settings: _Settings,
+    answer: Callable[[], Awaitable[_Answer]],
+    *,
+    count: bool = True,
+) -> _Answer:
+    """`answer()` within the user query limits, when they are enforced."""
+    gate = settings.controls.gate
+    if gate is None:
+        return await answer()
+    async with gate.request(principal):
+        try:
+            if count:
+                gate.count(principal)
+            async with gate.run(principal):
+                return await answer()
+        except LimitExceededError as throttled:
+            return _throttled(throttled)
+
+
+def _throttled(throttled: LimitExceededError) -> _Answer:
+    return _fault_answer(Fault(429, "ThrottledError", str(throttled), throttled.retry_after))
 
 
 def _record(request: web.Request, body: Any, controls: ServerControls) -> RecordedRequest:
@@ -282,8 +372,9 @@ async def _answer_query(
 
 
 async def _run(spec: _QuerySpec, settings: _Settings) -> QueryResult:
-    if settings.controls.delay:
-        await asyncio.sleep(settings.controls.delay)
+    delay = settings.controls.delays.get(spec.query, settings.controls.delay)
+    if delay:
+        await asyncio.sleep(delay)
     return await settings.backend.query(spec.query, timespan=spec.timespan)
 
 

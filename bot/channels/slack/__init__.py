@@ -5,7 +5,10 @@ imports them.
     text.py, message.py   mrkdwn, times, limits; a message and its checks
     alert_blocks.py, list_blocks.py, render.py   the Block Kit renderer of the views
     connector.py      post, reply and edit through the Web API; failures with verdicts
+    charts.py, chart_upload.py   a view's chart drawn as a PNG, shared with the files API
     people.py         names, Slack admins (user ids, user groups), email -> Entra
+    notice_blocks.py  the notice to the affected person in Block Kit
+    notices.py        the notice as a direct message (bot.notices' Reach "slack")
     inbound.py        mentions, DMs, the slash command, buttons, channel events
     http.py           POST /slack/events (HTTP mode); Socket Mode is `SlackChannel.socket`
     manifest.py       the app manifest (`alertbot manifest --slack`)
@@ -28,15 +31,17 @@ from bot.channels.delivery import TIME_BUDGET, ChannelNotifier, NotifierStore
 from bot.channels.pacing import Pacer, Window
 from bot.channels.presenter import AlertPresenter
 from bot.channels.shown import ShownMessages
+from bot.channels.slack.chart_upload import ChartUploader
 from bot.channels.slack.connector import SlackConnector
 from bot.channels.slack.http import SLACK_APP, SLACK_PATH, add_routes
 from bot.channels.slack.inbound import AlertViewSource, SlackBot
 from bot.channels.slack.message import SlackMessage
+from bot.channels.slack.notices import SlackDirectMessage
 from bot.channels.slack.people import EntraLookup, SlackAdmins, SlackPeople
 from bot.channels.slack.render import SlackRenderer
 from bot.commands.access import EdgeGate
 from bot.commands.base import Router
-from bot.models import ChannelKind
+from bot.models import ChannelKind, Clock
 from bot.store.base import ConversationOperations
 
 __all__ = [
@@ -68,7 +73,7 @@ class SlackChannel:
         app_token: str | None = None,
         pacer: Pacer | None = None,
     ) -> None:
-        self.client = AsyncWebClient(token=bot_token, base_url=api_url, timeout=10)
+        self.client = AsyncWebClient(token=bot_token, base_url=api_url, timeout=8)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=signing_secret or "",
@@ -80,6 +85,7 @@ class SlackChannel:
         self.pacer = pacer or Pacer(conversation_windows=CHANNEL_WINDOWS, app_windows=APP_WINDOWS)
         self.shown = ShownMessages()
         self.renderer = SlackRenderer()
+        self.charts = ChartUploader(self.client, pacer=self.pacer)
         self.socket: AsyncSocketModeHandler | None = None
 
     async def team_id(self) -> str | None:
@@ -114,6 +120,7 @@ class SlackChannel:
             clock=clock,
             alert_view=alert_view,
             slash_command=slash_command,
+            charts=self.charts,
         ).register(self.app)
 
     async def start_socket_mode(self) -> None:
@@ -127,6 +134,7 @@ class SlackChannel:
         if self.socket is not None:
             await self.socket.close_async()  # type: ignore[no-untyped-call]
             self.socket = None
+        await self.charts.aclose()
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -135,16 +143,29 @@ class SlackChannel:
         if session is not None and not session.closed:
             await session.close()
 
+    def notice_reach(self, *, store: ConversationOperations, clock: Clock) -> SlackDirectMessage:
+        """Notices to the affected person as a Slack direct message (bot.notices' Reach)."""
+        return SlackDirectMessage(
+            client=self.client, renderer=self.renderer, pacer=self.pacer, store=store, clock=clock
+        )
+
     def notifier(
-        self, *, store: NotifierStore, presenter: AlertPresenter, time_budget: float = TIME_BUDGET
+        self,
+        *,
+        store: NotifierStore,
+        presenter: AlertPresenter,
+        time_budget: float = TIME_BUDGET,
+        wall: Callable[[], datetime] | None = None,
     ) -> ChannelNotifier[SlackMessage]:
+        self.shown.attach(store)
         return ChannelNotifier(
             channel=ChannelKind.SLACK,
-            connector=SlackConnector(self.client),
+            connector=SlackConnector(self.client, charts=self.charts),
             renderer=self.renderer,
             store=store,
             presenter=presenter,
             pacer=self.pacer,
             shown=self.shown,
             time_budget=time_budget,
+            wall=wall,
         )

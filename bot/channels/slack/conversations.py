@@ -60,6 +60,7 @@ def caller(
     channel_type: str | None = None,
     name: str | None = None,
     entra_object_id: str | None = None,
+    email: str | None = None,
 ) -> Caller:
     principal = Principal(
         channel=ChannelKind.SLACK,
@@ -67,6 +68,7 @@ def caller(
         org_id=team_id,
         name=name,
         entra_object_id=entra_object_id,
+        email=email,
     )
     return Caller(
         principal=principal,

@@ -7,6 +7,10 @@
   answer within 3 s), then go to `Router.handle_card_action`; the message is edited in
   place (chat.update, for everyone) with the reply's view, and the reply's text is shown
   to the person who pressed (chat.postEphemeral). "Show query" posts the KQL in the thread.
+  A notice's answers (`notice.*`) go the same way; the caller carries the email Slack
+  holds for them (users.info), which bot.notices matches with the notice's person.
+- An answer with a chart (a trend) gets the chart as an image after it, in the same thread
+  (the slash command's: in the channel); without it the answer's table stands alone.
 - The bot leaving or being removed from a channel, an archived or deleted channel, the app
   uninstalled or its tokens revoked: the conversations are pruned (with their
   subscriptions and pending deliveries).
@@ -36,6 +40,7 @@ from bot.channels.pacing import Pacer
 from bot.channels.shown import ShownMessages
 from bot.channels.slack import conversations
 from bot.channels.slack.alert_blocks import SHOW_QUERY
+from bot.channels.slack.chart_upload import ChartUploader
 from bot.channels.slack.message import SlackMessage
 from bot.channels.slack.people import SlackPeople
 from bot.channels.slack.render import SlackRenderer
@@ -51,7 +56,7 @@ log = logging.getLogger(__name__)
 #: The alert view as chat shows it now, by alert id (for "Show query").
 AlertViewSource = Callable[[int], Awaitable[AlertCardView | None]]
 _MENTION: Final = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_ACTIONS: Final = re.compile(r"^(alert|rule|ask)\.")
+_ACTIONS: Final = re.compile(r"^(alert|rule|ask|notice)\.")
 _SEEN_LIMIT: Final = 5000
 _PRUNING_EVENTS: Final = (
     "channel_left",
@@ -79,6 +84,7 @@ class SlackBot:
         clock: Callable[[], datetime],
         alert_view: AlertViewSource,
         slash_command: str,
+        charts: ChartUploader,
     ) -> None:
         self._router = router
         self._store = store
@@ -90,6 +96,7 @@ class SlackBot:
         self._clock = clock
         self._alert_view = alert_view
         self._slash_command = slash_command
+        self._charts = charts
         self._seen: OrderedDict[str, None] = OrderedDict()
 
     def register(self, app: AsyncApp) -> None:
@@ -158,13 +165,20 @@ class SlackBot:
             return
         thread = event.get("thread_ts") or event.get("ts")
         await self._pacer.acquire(caller.conversation_id)
-        await _quietly(
+        posted = await _quietly(
             client.api_call(
                 "chat.postMessage",
                 json={"channel": channel, "thread_ts": thread, **message.arguments()},
             ),
             "answer",
         )
+        if posted and message.chart is not None:
+            await self._charts.share(
+                message.chart,
+                channel=channel,
+                thread_ts=str(thread) if thread else None,
+                conversation_id=caller.conversation_id,
+            )
 
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
         await ack()
@@ -174,8 +188,18 @@ class SlackBot:
         caller = await self._caller(team, str(command.get("user_id", "")), channel, kind)
         reply = await self._router.handle_text(caller, str(command.get("text", "")).strip())
         message = self.message(reply)
-        if message is not None:
-            await _quietly(respond(response_type="in_channel", **message.arguments()), "respond")
+        if message is None:
+            return
+        answered = await _quietly(
+            respond(response_type="in_channel", **message.arguments()), "respond"
+        )
+        if answered and message.chart is not None:
+            await self._charts.share(
+                message.chart,
+                channel=channel,
+                thread_ts=None,
+                conversation_id=caller.conversation_id,
+            )
 
     # --- buttons -----------------------------------------------------------------------
 
@@ -213,7 +237,7 @@ class SlackBot:
     ) -> None:
         assert reply.view is not None
         message = self._renderer.render(reply.view)
-        if self._shown.shows(caller.conversation_id, ts, message):
+        if await self._shown.shows(caller.conversation_id, ts, message):
             return
         await self._pacer.acquire(caller.conversation_id)
         done = await _quietly(
@@ -223,7 +247,7 @@ class SlackBot:
             "update the pressed message",
         )
         if done:
-            self._shown.remember(caller.conversation_id, ts, message)
+            await self._shown.remember(caller.conversation_id, ts, message)
 
     async def _show_query(
         self, client: AsyncWebClient, channel: str, ts: Any, data: Mapping[str, Any] | None
@@ -307,6 +331,7 @@ class SlackBot:
             channel_type=channel_type if isinstance(channel_type, str) else None,
             name=person.name,
             entra_object_id=person.entra_object_id,
+            email=person.email,
         )
 
     def message(self, reply: Reply) -> SlackMessage | None:
@@ -317,7 +342,9 @@ class SlackBot:
         if not reply.text:
             return rendered
         lead = {"type": "section", "text": mrkdwn(escape(reply.text))}
-        return SlackMessage(text=reply.text, blocks=[lead, *rendered.blocks][:50])
+        return SlackMessage(
+            text=reply.text, blocks=[lead, *rendered.blocks][:50], chart=rendered.chart
+        )
 
 
 def _principal_of(body: Mapping[str, Any], team: str | None) -> Any:

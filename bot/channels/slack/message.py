@@ -1,4 +1,5 @@
-"""A Slack message as chat.postMessage / chat.update take it: blocks and a top-level text."""
+"""A Slack message as chat.postMessage / chat.update take it: blocks and a top-level text,
+and the chart to share beside it as an image (bot.channels.slack.chart_upload)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 
 from bot.channels.slack.text import FALLBACK_TEXT, MAX_BLOCKS, clip
+from bot.views.query_views import Chart
 
 
 @dataclass(frozen=True, slots=True)
 class SlackMessage:
-    """`text` is always set: Slack shows it in notifications and to screen readers."""
+    """`text` is always set: Slack shows it in notifications and to screen readers. `chart`
+    is not part of the message: it is shared as an image after the message is posted (the
+    blocks hold its numbers as a table)."""
 
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    chart: Chart | None = None
 
     def arguments(self) -> dict[str, Any]:
         return {"text": clip(self.text, FALLBACK_TEXT), "blocks": self.blocks}

@@ -2,15 +2,18 @@
 
 `SlackRenderer.render(view)` builds the message and checks it with slack_sdk's own
 validation (bot.channels.slack.message); while it does not fit it renders the view's
-smaller form (`shrink()`: fewer rows, shorter KQL), as the Teams renderer does.
+smaller form (`shrink()`: fewer rows, shorter KQL), as the Teams renderer does. A view's
+chart (an answer's trend, the digest's failures per day) goes with the message, to be
+shared as an image once it is posted, even when the blocks had to leave its table out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, Final
 
-from bot.channels.slack import alert_blocks, digest_blocks, list_blocks
+from bot.channels.slack import alert_blocks, digest_blocks, list_blocks, notice_blocks
 from bot.channels.slack.message import SlackMessage
 from bot.views.choices import ChoicesView
 from bot.views.digest import DigestView
@@ -24,7 +27,8 @@ from bot.views.model import (
     RuleListView,
     SubscriptionListView,
 )
-from bot.views.query_views import ResultCardView
+from bot.views.notice import NoticeView
+from bot.views.query_views import Chart, ResultCardView
 
 #: Slack refuses (msg_too_long) well before this; blocks past it are cut first.
 MAX_PAYLOAD: Final = 12_000
@@ -40,6 +44,7 @@ _BUILDERS: Final[dict[type[CardView], Callable[[Any], SlackMessage]]] = {
     HelpCardView: list_blocks.help_message,
     ChoicesView: list_blocks.choices_message,
     DigestView: digest_blocks.digest_message,
+    NoticeView: notice_blocks.notice_message,
 }
 
 
@@ -74,6 +79,16 @@ class SlackRenderer:
             if message.size() > self.max_payload:
                 problems.append(f"{message.size()} bytes of blocks")
             if not problems:
-                return message
+                return dataclasses.replace(message, chart=chart_of(view))
             current = current.shrink()
         raise MessageTooLargeError(f"{type(view).__name__}: {'; '.join(problems)}")
+
+
+def chart_of(view: CardView) -> Chart | None:
+    """The view's chart, titled with the answer's title when the query gave it none."""
+    if not isinstance(view, ResultCardView | DigestView) or view.chart is None:
+        return None
+    title = getattr(view, "title", None)
+    if view.chart.title == "Chart" and isinstance(title, str) and title:
+        return view.chart.model_copy(update={"title": title})
+    return view.chart

@@ -92,7 +92,9 @@ class TeamsChannel:
         presenter: AlertPresenter,
         renderer: CardRenderer,
         time_budget: float = TIME_BUDGET,
+        wall: Callable[[], datetime] | None = None,
     ) -> TeamsNotifier:
+        self.shown.attach(store)
         return ChannelNotifier(
             channel=ChannelKind.TEAMS,
             connector=CardConnector(self.connector),
@@ -102,4 +104,5 @@ class TeamsChannel:
             pacer=self.pacer,
             shown=self.shown,
             time_budget=time_budget,
+            wall=wall,
         )

@@ -162,7 +162,7 @@ class TeamsBot:
         if not message_id:
             return
         conversation_id = conversations.base_conversation_id(activity.conversation.id)
-        if self._shown.shows(conversation_id, message_id, card):
+        if await self._shown.shows(conversation_id, message_id, card):
             return
         update = conversations.message_activity(None, [card_attachment(card)])
         update.id = message_id
@@ -175,7 +175,7 @@ class TeamsBot:
                 "teams: could not update card %s in %s: %s", message_id, conversation_id, error
             )
             return
-        self._shown.remember(conversation_id, message_id, card)
+        await self._shown.remember(conversation_id, message_id, card)
 
     async def _send(self, context: Any, reply: Reply) -> None:
         attachments = []

@@ -5,14 +5,19 @@ SingleTenant (app id, password, tenant) by default; MultiTenant; or UserAssigned
 user-assigned managed identity whose client id is the bot's app id, and its tenant).
 An empty app id turns authentication off: for local use only (the Agents Playground).
 
-Three changes to botbuilder's defaults, all because of how it talks to the Bot Connector:
-credentials are cached per (app, scope, authority), since botbuilder makes new ones per
-turn and each new one fetches a new token; their token is acquired in a worker thread
-(`_TokenInThread`) before a connector client is made, since botbuilder's
-`get_access_token` is a blocking MSAL/HTTP call made on the event loop (hourly, 1-10 s);
-and connector clients get a short timeout and no retries of their own (`tune_client`),
-since msrest would otherwise retry 5xx answers for minutes inside one delivery: the
-outbox decides about retries, honouring Retry-After.
+Four changes to botbuilder's defaults, all because of how it talks to the Bot Connector:
+- credentials are cached per (app, scope, authority), since botbuilder makes new ones per
+  turn and each new one fetches a new token;
+- connector and user-token clients are reused per (app, service URL, audience) instead of
+  made anew for every turn (`_ReusedClients`): each new msrest configuration cost about
+  5 ms of CPU, two per turn, most of a command's cost (botbuilder's older
+  BotFrameworkAdapter cached its connector clients the same way);
+- their token is acquired in a worker thread (`_TokenInThread`) before a connector client
+  is made, since botbuilder's `get_access_token` is a blocking MSAL/HTTP call made on the
+  event loop (hourly, 1-10 s);
+- connector clients get a short timeout and no retries of their own (`tune_client`),
+  since msrest would otherwise retry 5xx answers for minutes inside one delivery: the
+  outbox decides about retries, honouring Retry-After.
 
 Inbound tokens are checked against keys from bot.edge's SigningKeyCache (keys.py).
 """
@@ -31,14 +36,21 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
 )
-from botframework.connector.auth import ServiceClientCredentialsFactory
+from botframework.connector.auth import (
+    ClaimsIdentity,
+    ConnectorFactory,
+    JwtTokenValidation,
+    ServiceClientCredentialsFactory,
+)
 
 log = logging.getLogger(__name__)
 
 AppType = Literal["SingleTenant", "MultiTenant", "UserAssignedMSI"]
 
-#: Seconds one Bot Connector request may take. Teams answers in well under a second.
-REQUEST_TIMEOUT: Final = 8.0
+#: Seconds one Bot Connector request may take (each delivery asks for less:
+#: bot.channels.delivery.REQUEST_LIMIT). Teams answers in well under a second; the bot
+#: must stop waiting before the ~9 s after which clients and proxies give up.
+REQUEST_TIMEOUT: Final = 6.0
 #: A token is renewed (in a thread) when it has less than this many seconds left.
 TOKEN_RENEW_AHEAD: Final = 600.0
 #: Seconds before a failed token acquisition is tried again.
@@ -149,13 +161,80 @@ def _expiry(token: str) -> float:
     return float(exp) if isinstance(exp, int | float) else time.time() + 1800
 
 
+class _ReusedClients(ConfigurationBotFrameworkAuthentication):  # type: ignore[misc]
+    """botbuilder's authentication, with its connector and user-token clients reused."""
+
+    def __init__(self, configuration: Any, *, credentials_factory: Any) -> None:
+        super().__init__(configuration, credentials_factory=credentials_factory)
+        self._connectors: _Bounded = _Bounded()
+        self._token_clients: _Bounded = _Bounded()
+
+    async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
+        result = await super().authenticate_request(activity, auth_header)
+        if result.connector_factory is not None:
+            app_id = _app_id(result.claims_identity)
+            result.connector_factory = _ReusedConnectors(
+                result.connector_factory, app_id, self._connectors
+            )
+        return result
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> Any:
+        inner = super().create_connector_factory(claims_identity)
+        return _ReusedConnectors(inner, _app_id(claims_identity), self._connectors)
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> Any:
+        key = (_app_id(claims_identity),)
+        client = self._token_clients.get(key)
+        if client is None:
+            client = await super().create_user_token_client(claims_identity)
+            self._token_clients.put(key, client)
+        return client
+
+
+class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]
+    """A connector factory that hands out the client made earlier for the same key."""
+
+    def __init__(self, inner: Any, app_id: str, made: _Bounded) -> None:
+        self._inner = inner
+        self._app_id = app_id
+        self._made = made
+
+    async def create(self, service_url: str, audience: str | None = None) -> Any:
+        key = (self._app_id, service_url, audience or "")
+        client = self._made.get(key)
+        if client is None:
+            client = await self._inner.create(service_url, audience)
+            self._made.put(key, client)
+        return client
+
+
+class _Bounded:
+    """At most `size` clients, the oldest dropped first (service URLs are few; with
+    authentication off, any caller could name new ones)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: dict[tuple[str, ...], Any] = {}
+
+    def get(self, key: tuple[str, ...]) -> Any:
+        return self._items.get(key)
+
+    def put(self, key: tuple[str, ...], value: Any) -> None:
+        if len(self._items) >= self._size:
+            del self._items[next(iter(self._items))]
+        self._items[key] = value
+
+
+def _app_id(claims_identity: ClaimsIdentity | None) -> str:
+    claims = getattr(claims_identity, "claims", None) or {}
+    return str(JwtTokenValidation.get_app_id_from_claims(claims) or "")
+
+
 def build_adapter(identity: BotIdentity) -> Any:
     """botbuilder's CloudAdapter for `identity` (raises if the identity is incomplete)."""
     configuration = _Configuration(identity)
     credentials = _CachedCredentials(ConfigurationServiceClientCredentialFactory(configuration))
-    authentication = ConfigurationBotFrameworkAuthentication(
-        configuration, credentials_factory=credentials
-    )
+    authentication = _ReusedClients(configuration, credentials_factory=credentials)
     return CloudAdapter(authentication)
 
 

@@ -14,11 +14,12 @@ The calls the notifier makes, on a stored conversation reference:
 cannot be cancelled once sent, so it must end by itself before the outbox gives up on it).
 
 Failures become `ConnectorError` (a bot.channels.delivery.DeliveryError) with the HTTP
-status, Teams' error code and Retry-After; its `verdict` says what they mean for a delivery:
+status, Teams' error code and Retry-After (a post with no answer, or a 500/502/504, may
+have been accepted: `maybe_posted`); its `verdict` says what they mean for a delivery:
 412/429/502/503/504, other 5xx and no answer at all are retried (after Retry-After when
 Teams gives one); 403 BotNotInConversationRoster and a vanished conversation prune it;
 413 and other 4xx give up. Clients are made once per service URL
-(tuned: no msrest retries, a short timeout) and reused.
+(tuned: no msrest retries, a timeout under the ~9 s clients give up after) and reused.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 
 #: Worth another try, after Retry-After if Teams gave one.
 RETRY_STATUSES: Final = frozenset({412, 429, 502, 503, 504})
+#: No answer, or an answer from a gateway that may have passed the request on.
+MAYBE_POSTED: Final = frozenset({None, 500, 502, 504})
 #: The bot was removed from the conversation, or the conversation is gone.
 GONE_CODES: Final = frozenset({"BotNotInConversationRoster", "ConversationNotFound"})
 
@@ -65,6 +68,7 @@ class ConnectorError(DeliveryError):
             retry_after=retry_after,
             detail=detail,
             serious=status == 413,
+            maybe_posted=operation in ("post", "reply") and status in MAYBE_POSTED,
         )
 
     def describe(self) -> str:

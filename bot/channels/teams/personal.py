@@ -8,6 +8,10 @@
 - `TeamsInstalledChat` ("teams-install"): the app installed for them with Microsoft Graph
   (bot.notices.graph), then its 1:1 chat; the reference is kept.
 
+Each way updates the notice it delivered in place (events joined it: the Bot Connector's
+update activity on the 1:1 chat's message, with the card as it is now); the stored chat
+gives the service URL.
+
 A 403 MessageWritesBlocked (the person blocked the bot) falls back to the next way and is
 not retried; throttling and no answer may work later; a conversation that is gone is
 pruned.
@@ -75,6 +79,20 @@ class _TeamsReach:
                 log.info("teams: the 1:1 chat %s is gone: pruned", ref.conversation_id)
             raise unreachable(error) from error
         return Reached(via, ref.conversation_id, message_id)
+
+    async def update(self, notice: Notice, view: NoticeView) -> None:
+        """The notice's message in its 1:1 chat replaced by `view`."""
+        if not notice.conversation_id or not notice.message_id:
+            raise Unreachable("no message of it is known (no id came back when it was sent)")
+        ref = await self._store.get_conversation(notice.conversation_id)
+        if ref is None:
+            raise Unreachable(f"the 1:1 chat {notice.conversation_id} is no longer known")
+        try:
+            await self._connector.update(
+                ref, notice.message_id, self._activity(view), limit=REQUEST_LIMIT
+            )
+        except ConnectorError as error:
+            raise unreachable(error) from error
 
     async def _template(self) -> ConversationRef:
         """Any stored Teams conversation: its service URL, bot and tenant."""

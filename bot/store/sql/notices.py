@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
 
 from bot.notices.model import Answer, Notice, NoticeEvent, Person
 from bot.store.base import ConflictError, NoticeOperations
@@ -36,16 +37,25 @@ class NoticeSql(SqlBase, NoticeOperations):
                 session.add_all(_records(notice.id, notice.events))
                 await session.flush()
 
-    async def add_notice_events(self, notice_id: str, events: Sequence[NoticeEvent]) -> None:
+    async def add_notice_events(
+        self, notice_id: str, events: Sequence[NoticeEvent]
+    ) -> Notice | None:
         async with self._scope() as session:
-            row = await session.get(NoticeRow, notice_id)
+            # Locked (PostgreSQL; SQLite runs one writer at a time): an answer or a delivery
+            # record waits for this, or this sees it.
+            row = await session.get(
+                NoticeRow, notice_id, with_for_update=True, populate_existing=True
+            )
             if row is None:
                 raise ConflictError(f"notice {notice_id} does not exist")
+            if row.answer is not None:
+                return None
             held = _EVENTS.validate_python(row.events)
             row.events = _EVENTS.dump_python((*held, *events), mode="json")
             with refused(f"notice {notice_id}: one of the records is told about already"):
                 session.add_all(_records(notice_id, events))
                 await session.flush()
+            return _model(row)
 
     async def get_notice(self, notice_id: str) -> Notice | None:
         async with self._scope() as session:
@@ -75,15 +85,57 @@ class NoticeSql(SqlBase, NoticeOperations):
             return await session.scalar(statement, execution_options=NO_SYNC) is not None
 
     async def set_notice_delivery(
-        self, notice_id: str, *, via: str, conversation_id: str | None, message_id: str | None
+        self,
+        notice_id: str,
+        *,
+        via: str,
+        conversation_id: str | None,
+        message_id: str | None,
+        told_events: int,
     ) -> None:
         statement = (
             update(NoticeRow)
             .where(NoticeRow.id == notice_id)
-            .values(delivered_via=via, conversation_id=conversation_id, message_id=message_id)
+            .values(
+                delivered_via=via,
+                conversation_id=conversation_id,
+                message_id=message_id,
+                told_events=told_events,
+            )
         )
         async with self._scope() as session:
             await session.execute(statement, execution_options=NO_SYNC)
+
+    async def set_notice_told(self, notice_id: str, told_events: int) -> None:
+        statement = (
+            update(NoticeRow)
+            .where(NoticeRow.id == notice_id, NoticeRow.told_events < told_events)
+            .values(told_events=told_events)
+        )
+        async with self._scope() as session:
+            await session.execute(statement, execution_options=NO_SYNC)
+
+    async def claim_unanswered_notices(
+        self, *, created_after: datetime, created_before: datetime, at: datetime, limit: int
+    ) -> list[Notice]:
+        candidate = aliased(NoticeRow)
+        due = (
+            select(candidate.id)
+            .where(candidate.answer.is_(None), candidate.reminded_at.is_(None))
+            .where(candidate.created_at > created_after, candidate.created_at <= created_before)
+            .order_by(candidate.created_at, candidate.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(NoticeRow)
+            .where(NoticeRow.id.in_(due), NoticeRow.reminded_at.is_(None))
+            .values(reminded_at=at)
+            .returning(NoticeRow)
+        )
+        async with self._scope() as session:
+            rows = (await session.scalars(statement, execution_options=NO_SYNC)).all()
+        return sorted((_model(row) for row in rows), key=lambda n: (n.created_at, n.id))
 
 
 def _row(notice: Notice) -> NoticeRow:
@@ -114,4 +166,6 @@ def _model(row: NoticeRow) -> Notice:
         delivered_via=row.delivered_via,
         conversation_id=row.conversation_id,
         message_id=row.message_id,
+        reminded_at=row.reminded_at,
+        told_events=row.told_events or 0,
     )

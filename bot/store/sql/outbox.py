@@ -86,7 +86,7 @@ class OutboxSql(SqlBase, OutboxOperations):
             await session.execute(
                 update(ConversationLeaseRow)
                 .where(ConversationLeaseRow.conversation_id.in_(claimed))
-                .values(owner=worker, expires_at=now + lease),
+                .values(owner=worker, expires_at=now + lease, claimed_by=worker, claimed_at=now),
                 execution_options=NO_SYNC,
             )
             for conversation_id, owner in previous.items():
@@ -181,6 +181,26 @@ class OutboxSql(SqlBase, OutboxOperations):
             .where(OutboxRow.id == item_id, OutboxRow.status == PENDING)
             .where(OutboxRow.lease_owner == worker)
             .values(values)
+            .returning(OutboxRow.id)
+        )
+        async with self._scope() as session:
+            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+
+    async def mark_post_started(self, item_id: int, *, attempt: str, at: datetime) -> bool:
+        statement = (
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id, OutboxRow.status == PENDING)
+            .values(post_attempt=attempt, post_started_at=at)
+            .returning(OutboxRow.id)
+        )
+        async with self._scope() as session:
+            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+
+    async def clear_post_started(self, item_id: int, *, attempt: str) -> bool:
+        statement = (
+            update(OutboxRow)
+            .where(OutboxRow.id == item_id, OutboxRow.post_attempt == attempt)
+            .values(post_attempt=None, post_started_at=None)
             .returning(OutboxRow.id)
         )
         async with self._scope() as session:

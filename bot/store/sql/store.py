@@ -27,6 +27,7 @@ from bot.store.schema import EvaluationRow
 from bot.store.sql._common import reuse, unavailable
 from bot.store.sql.alerts import AlertSql
 from bot.store.sql.conversations import ConversationSql
+from bot.store.sql.delivery_state import DeliveryStateSql
 from bot.store.sql.digests import DigestSql
 from bot.store.sql.external import ExternalSql
 from bot.store.sql.known import KnownConversations
@@ -58,7 +59,14 @@ async def open_store(
 
 
 class SqlOperations(
-    AlertSql, ConversationSql, OutboxSql, ExternalSql, DigestSql, NoticeSql, StoreOperations
+    AlertSql,
+    ConversationSql,
+    OutboxSql,
+    ExternalSql,
+    DigestSql,
+    NoticeSql,
+    DeliveryStateSql,
+    StoreOperations,
 ):
     """Every operation, run in whatever transaction `scope` provides."""
 

@@ -15,14 +15,14 @@ from bot.models import AlertStatus
 from bot.views import alert_card_view
 from bot.views.model import CardView
 from bot.views.notice import NoticeView
-from tests.cards.samples import NOW, alert, huge_views, job_rule, sample_views
+from tests.cards.samples import NOW, alert, huge_views, job_rule, notice_views, sample_views
 
 RENDERER = SlackRenderer()
 
 
 def slack_views(views: dict[str, CardView]) -> list[tuple[str, CardView]]:
-    """The views Slack shows: notices to a person reach Teams or email, not Slack (yet)."""
-    return sorted((n, v) for n, v in views.items() if not isinstance(v, NoticeView))
+    """The views Slack shows: every one, notices to the affected person included (a DM)."""
+    return sorted(views.items())
 
 
 def elements(message: SlackMessage) -> list[dict[str, Any]]:
@@ -75,3 +75,58 @@ def test_text_from_logs_is_never_markup() -> None:
     dumped = json.dumps(RENDERER.render(view).blocks)
     assert "<!channel>" not in dumped
     assert "<https://evil.example" not in dumped
+
+
+def test_every_sample_view_kind_has_a_slack_rendering_notices_included() -> None:
+    kinds = {type(view) for view in sample_views().values()}
+    assert NoticeView in kinds
+    for view in sample_views().values():
+        assert RENDERER.render(view).blocks
+
+
+def test_a_notice_asks_with_both_answers_and_the_security_info_link() -> None:
+    view = notice_views()["notice"]
+    assert isinstance(view, NoticeView)
+    message = RENDERER.render(view)
+    by_id = {e["action_id"]: e for e in elements(message)}
+    assert list(by_id) == ["notice.was_me", "notice.not_me", "notice.security_info"]
+    assert json.loads(by_id["notice.not_me"]["value"]) == {"notice_id": view.notice_id}
+    assert by_id["notice.not_me"]["style"] == "danger"
+    assert by_id["notice.security_info"]["url"] == "https://mysignins.microsoft.com/security-info"
+    dumped = json.dumps(message.blocks)
+    assert view.person in dumped
+    for row in view.events:
+        assert f"<!date^{int(row.at.timestamp())}^" in dumped  # in the reader's time zone
+        assert row.who is not None
+        assert row.who in dumped
+    assert "Was this you?" in dumped
+    assert view.person in message.text
+    assert view.events[0].text in message.text
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("notice-was-me", "you said this was you"), ("notice-not-me", "You said this wasn't you")],
+)
+def test_an_answered_notice_says_what_was_answered_and_when_without_buttons(
+    name: str, said: str
+) -> None:
+    view = notice_views()[name]
+    assert isinstance(view, NoticeView)
+    assert view.answered_at is not None
+    message = RENDERER.render(view)
+    assert [e["action_id"] for e in elements(message)] == ["notice.security_info"]
+    dumped = json.dumps(message.blocks)
+    assert said in dumped
+    assert f"Noted at <!date^{int(view.answered_at.timestamp())}^{{time}}|" in dumped
+    if name == "notice-not-me":
+        assert "(alert 12)" in dumped
+
+
+def test_notice_text_from_logs_is_never_markup() -> None:
+    view = notice_views()["notice"]
+    assert isinstance(view, NoticeView)
+    hostile = view.events[0].model_copy(update={"text": "<!channel> *x*", "ip_address": "<@U1>"})
+    dumped = json.dumps(RENDERER.render(view.model_copy(update={"events": (hostile,)})).blocks)
+    assert "<!channel>" not in dumped
+    assert "<@U1>" not in dumped

@@ -15,6 +15,7 @@ from bot.channels.slack.manifest import build_manifest
 from bot.errors import ConfigError
 from bot.playground.processes import free_port
 from bot.settings import Settings
+from tests.support.slack.state import BOT_SCOPES
 
 
 def test_socket_mode_needs_no_url() -> None:
@@ -59,6 +60,11 @@ def test_scopes_cover_the_events_and_calls() -> None:
     assert {"app_mention", "message.im", "member_left_channel", "channel_left"} <= events
     assert {"app_mentions:read", "im:history", "chat:write", "commands"} <= scopes
     assert {"users:read", "users:read.email", "usergroups:read", "channels:read"} <= scopes
+    # Notices as a DM: users.lookupByEmail, conversations.open, chat.postMessage.
+    assert {"users:read.email", "im:write", "chat:write"} <= scopes
+    assert "files:write" in scopes  # charts shared as images (files.getUploadURLExternal)
+    # The fake Slack's token has exactly the manifest's scopes.
+    assert scopes == set(BOT_SCOPES)
 
 
 def test_alertbot_manifest_slack_prints_yaml() -> None:

@@ -14,6 +14,8 @@ replies answer 201 `{"id"}`; an update answers 200 `{"id"}`, or 404 if there is 
 message in that conversation (or its thread). Errors have Teams' body
 `{"error": {"code", "message"}}`. `fail(...)` queues failures for the next matching
 requests: 429 with Retry-After, 403 BotNotInConversationRoster, 413 MessageSizeTooBig, ...
+`answer_later(kind, wait)` makes the next request of that kind do its work (the message
+exists) and then await `wait()` before answering: Teams accepted it but answered slowly.
 Every request is recorded, with its Authorization header.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +83,17 @@ class FakeConnector:
         self._ids = itertools.count(1000)
         #: Entra object ids the app is installed for (a 1:1 create works for them).
         self.installed_for: set[str] = set()
+        self._late: dict[str, deque[Callable[[], Awaitable[None]]]] = {}
+
+    def answer_later(self, kind: str, wait: Callable[[], Awaitable[None]]) -> None:
+        """The next `kind` request is carried out, then answered once `wait()` returns."""
+        self._late.setdefault(kind, deque()).append(wait)
+
+    async def _answered(self, kind: str, response: web.Response) -> web.Response:
+        waits = self._late.get(kind)
+        if waits:
+            await waits.popleft()()
+        return response
 
     def fail(
         self,
@@ -115,8 +129,11 @@ class FakeConnector:
         if not channel:
             return _error(400, "BadArgument", "only channel posts are supported here")
         message_id = self._new_message(channel, body["activity"], thread=True)
-        return web.json_response(
-            {"id": f"{channel}{THREAD}{message_id}", "activityId": message_id}, status=201
+        return await self._answered(
+            "create",
+            web.json_response(
+                {"id": f"{channel}{THREAD}{message_id}", "activityId": message_id}, status=201
+            ),
         )
 
     async def _send(self, request: web.Request) -> web.Response:
@@ -124,7 +141,7 @@ class FakeConnector:
         if failed is not None:
             return failed
         message_id = self._new_message(request.match_info["cid"], body)
-        return web.json_response({"id": message_id}, status=201)
+        return await self._answered("send", web.json_response({"id": message_id}, status=201))
 
     async def _reply(self, request: web.Request) -> web.Response:
         body, failed = await self._begin(request, "reply")

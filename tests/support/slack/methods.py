@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from tests.support.slack.history import conversations_history, conversations_replies
 from tests.support.slack.limits import MAX_VIEW_BLOCKS, check_blocks, text_too_long
 from tests.support.slack.state import (
     Edit,
@@ -278,11 +279,20 @@ def auth_test(ctx: Context, args: Mapping[str, Any]) -> Body:
 # --- files (the flow files_upload_v2 uses) -------------------------------------------
 
 
+#: files.getUploadURLExternal: "alt_txt_too_large: Description for the image is longer
+#: than the limit of 1000 characters".
+MAX_ALT_TXT: Final = 1000
+
+
 def files_get_upload_url_external(ctx: Context, args: Mapping[str, Any]) -> Body:
     filename = args.get("filename")
     length = str(args.get("length", ""))
     if not filename or not length.isdigit():
         return fail("invalid_arguments")
+    if int(length) == 0:  # "missing_argument: typically only when the length is 0"
+        return fail("missing_argument")
+    if len(str(args.get("alt_txt") or "")) > MAX_ALT_TXT:
+        return fail("alt_txt_too_large")
     file_id = ctx.state.new_id("F")
     ctx.state.files[file_id] = UploadedFile(
         file_id, str(filename), int(length), alt_txt=args.get("alt_txt")
@@ -393,6 +403,8 @@ METHODS: Final[dict[str, Method]] = {
     "chat.update": chat_update,
     "chat.postEphemeral": chat_post_ephemeral,
     "chat.getPermalink": chat_get_permalink,
+    "conversations.history": conversations_history,
+    "conversations.replies": conversations_replies,
     "conversations.info": conversations_info,
     "conversations.open": conversations_open,
     "users.info": users_info,
@@ -402,4 +414,12 @@ METHODS: Final[dict[str, Method]] = {
     "files.completeUploadExternal": files_complete_upload_external,
     "files.info": files_info,
     "views.open": views_open,
+}
+
+#: Scopes checked per method (each method's page, "Scopes"; the rest are not checked):
+#: the file upload methods need `files:write`, files.info `files:read`.
+SCOPES: Final[dict[str, str]] = {
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "files.info": "files:read",
 }

@@ -8,8 +8,10 @@ string, as a form, or as a JSON body (slack_sdk uses all three); the token comes
 `Authorization: Bearer` (or a `token` argument). Answers are HTTP 200 with `ok`; no token
 → `not_authed`, an unknown one → `invalid_auth`, a revoked one → `token_revoked`, a
 deleted bot/workspace → `account_inactive`, the wrong token type (bot vs app-level) →
-`not_allowed_token_type`, an unknown method → `unknown_method`. Over a rate limit: HTTP 429,
-`Retry-After`, `{"ok": false, "error": "ratelimited"}` (docs.slack.dev/apis/web-api/rate-limits).
+`not_allowed_token_type`, an unknown method → `unknown_method`, a method whose
+scope the token lacks (`methods.SCOPES`) → `missing_scope` with `needed` and `provided`.
+Over a rate limit: HTTP 429, `Retry-After`, `{"ok": false, "error": "ratelimited"}`
+(docs.slack.dev/apis/web-api/rate-limits).
 
 Test hooks (`SlackControls`): rate limits and scripted 429s (`throttle`), latency,
 scripted `ok: false` errors and HTTP failures per method (`fail_next`). Every request is
@@ -28,7 +30,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.support.slack.methods import METHODS, Context, fail
+from tests.support.slack.methods import METHODS, SCOPES, Context, fail
 from tests.support.slack.response_urls import ResponseUrls
 from tests.support.slack.socket_mode import SocketModeHub
 from tests.support.slack.state import RecordedCall, SlackState
@@ -130,6 +132,9 @@ async def _api(request: web.Request) -> web.Response:
     if delay:
         await asyncio.sleep(delay)
     response = _refusal(fake, method, token, args) or _run(fake, method, args)
+    late = fake.controls.latency.after(method)
+    if late:
+        await asyncio.sleep(late)
     call.status = response.status
     body = json.loads(response.text or "{}") if response.content_type == "application/json" else {}
     call.error = body.get("error") if isinstance(body, dict) else None
@@ -153,6 +158,10 @@ def _refusal(
         return _json(fail("token_revoked"))
     if state.token_status == "inactive":
         return _json(fail("account_inactive"))
+    needed = SCOPES.get(method)
+    if needed is not None and needed not in state.scopes:
+        provided = ",".join(sorted(state.scopes))
+        return _json(fail("missing_scope", needed=needed, provided=provided))
     failure = fake.controls.next_failure(method)
     if failure is not None:
         if failure.error is None:

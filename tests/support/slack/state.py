@@ -14,9 +14,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 Clock = Callable[[], float]
+
+#: The bot scopes the app manifest asks for (manifest/slack/manifest.yaml).
+BOT_SCOPES: Final = (
+    "app_mentions:read", "channels:history", "channels:read", "groups:history", "groups:read",
+    "im:history", "im:read", "im:write",
+    "chat:write", "files:write", "commands", "users:read", "users:read.email",
+    "usergroups:read",
+)  # fmt: skip
 
 
 @dataclass
@@ -214,6 +222,7 @@ class UploadedFile:
             "channels": list(self.channels),
             "url_private": f"https://files.slack.com/files-pri/T0TEAM0001-{self.id}/{self.filename}",
             "permalink": f"https://acme.slack.com/files/U0BOT00001/{self.id}/{self.filename}",
+            **({"alt_txt": self.alt_txt} if self.alt_txt else {}),
         }
 
 
@@ -239,6 +248,9 @@ class SlackState:
     token_status: str = "active"
     #: With the chat:write.public scope an app may post in public channels it is not in.
     chat_write_public: bool = False
+    #: The bot token's scopes (those of manifest/slack/manifest.yaml); the methods in
+    #: methods.SCOPES answer `missing_scope` without theirs.
+    scopes: set[str] = field(default_factory=lambda: set(BOT_SCOPES))
     clock: Clock = time.time
     users: dict[str, SlackUser] = field(default_factory=dict)
     channels: dict[str, SlackChannel] = field(default_factory=dict)

@@ -82,10 +82,20 @@ class Throttle:
 
 @dataclass
 class Latency:
-    """Seconds the fake waits before answering: per method, else `default`."""
+    """Seconds the fake waits before answering: per method, else `default`; and, once
+    per entry of `after_method`, after the method ran (it took effect, the answer is late:
+    a client that gave up does not know the post was made)."""
 
     default: float = 0.0
     per_method: dict[str, float] = field(default_factory=dict)
+    after_method: dict[str, list[float]] = field(default_factory=dict)
 
     def of(self, method: str) -> float:
         return self.per_method.get(method, self.default)
+
+    def answer_late(self, method: str, seconds: float) -> None:
+        self.after_method.setdefault(method, []).append(seconds)
+
+    def after(self, method: str) -> float:
+        queue = self.after_method.get(method)
+        return queue.pop(0) if queue else 0.0

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from bot import messages
+from bot.channels.teams.cards.alert_rows import alert_row_data, severity_data
 from bot.channels.teams.cards.digest_data import digest_data
 from bot.channels.teams.cards.timefmt import when
 from bot.models import AlertStatus
@@ -22,28 +23,18 @@ from bot.views.digest import DigestView
 from bot.views.model import (
     AlertCardView,
     AlertListView,
-    AlertRow,
     CardView,
     HelpCardView,
     ReplyView,
     RuleDetailView,
     RuleListView,
-    Severity,
     SubscriptionListView,
 )
 from bot.views.notice import NoticeView
 from bot.views.query_views import QueryResultView, ResultCardView
 
-TextColor = Literal["Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention"]
 ContainerStyle = Literal["default", "emphasis", "good", "attention", "warning", "accent"]
 
-_SEVERITY_COLORS: Final[tuple[TextColor, ...]] = (
-    "Attention",
-    "Attention",
-    "Warning",
-    "Accent",
-    "Default",
-)
 _REPLY_STYLES: Final[dict[str, ContainerStyle]] = {
     "renotify": "attention",
     "resolved": "good",
@@ -100,10 +91,6 @@ def template_data(view: CardView) -> dict[str, Any]:
     return data
 
 
-def severity_data(severity: Severity) -> dict[str, Any]:
-    return {**severity.model_dump(mode="json"), "color": _SEVERITY_COLORS[severity.level]}
-
-
 def header_style(state: AlertStatus, level: int) -> ContainerStyle:
     if state is AlertStatus.RESOLVED:
         return "good"
@@ -139,6 +126,8 @@ def _alert(view: Any, data: dict[str, Any]) -> None:
         "query": True,
         "portal_url": view.portal_url,
     }
+    if data.get("evidence"):
+        data["evidence"] = table_data(data["evidence"])
     del data["buttons"], data["portal_url"], data["as_of"]
 
 
@@ -153,26 +142,8 @@ def _reply(view: Any, data: dict[str, Any]) -> None:
 
 def _alert_list(view: Any, data: dict[str, Any]) -> None:
     assert isinstance(view, AlertListView)
-    data["rows"] = [
-        {
-            "alert_id": row.alert_id,
-            "severity": severity_data(row.severity),
-            "title": row.title,
-            "status": _row_status(row, view.as_of),
-        }
-        for row in view.rows
-    ]
+    data["rows"] = [alert_row_data(row, view.as_of) for row in view.rows]
     del data["as_of"]
-
-
-def _row_status(row: AlertRow, now: datetime) -> str:
-    if row.state is AlertStatus.RESOLVED:
-        return f"resolved {when(row.at, now=now)}"
-    if row.state is AlertStatus.SNOOZED:
-        return f"snoozed until {when(row.at, now=now)}"
-    if row.state is AlertStatus.ACKNOWLEDGED:
-        return f"acknowledged by {row.actor}"
-    return f"firing since {when(row.at, now=now)}"
 
 
 def _subscriptions(view: Any, data: dict[str, Any]) -> None:

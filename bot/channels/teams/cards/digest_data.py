@@ -4,15 +4,21 @@ Each job is a few short lines (a seven-column table does not fit the 450 px Team
 card in a channel): its status word and colour, events, success rate with its change
 against the previous period, failures, disables and deletes, the last event
 (`{{DATE()}}`/`{{TIME()}}`) and its top error codes with counts, so every number the
-chart shows is also in text.
+chart shows is also in text. Each top error code with a known fix gets a line with its hint.
+
+The governance changes are a FactSet (the kind of change, then its count and the latest
+one: what, by whom, when), which wraps at any width; the open alerts are short lines per
+severity like the alert list's.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from bot.channels.teams.cards.alert_rows import alert_row_data, severity_data
 from bot.channels.teams.cards.timefmt import when
 from bot.views.digest import DigestJob, DigestView, JobStatus
+from bot.views.digest_sections import Governance, OpenAlerts
 
 _STATUS: Final[dict[JobStatus, tuple[str, str]]] = {
     "failing": ("Failing", "Attention"),
@@ -26,6 +32,8 @@ def digest_data(view: Any, data: dict[str, Any]) -> None:
     assert isinstance(view, DigestView)
     data["summary_style"] = "good" if view.quiet else "attention"
     data["rows"] = [_row(job, view) for job in view.jobs]
+    data["governance"] = _governance(view.governance, view)
+    data["open_alerts"] = _open_alerts(view.open_alerts, view)
     del data["jobs"], data["as_of"]
 
 
@@ -44,7 +52,37 @@ def _row(job: DigestJob, view: DigestView) -> dict[str, Any]:
         "last": _last(job, view),
         "last_color": "Warning" if job.status == "silent" else "Default",
         "errors": ", ".join(f"{e.code} ×{e.count}" for e in job.top_errors) or "–",
+        "hints": [{"code": e.code, "hint": e.hint} for e in job.top_errors if e.hint],
     }
+
+
+def _governance(section: Governance | None, view: DigestView) -> dict[str, Any] | None:
+    if section is None:
+        return None
+    facts = [
+        {
+            "title": f"{c.change} ({c.count})",
+            "value": f"Latest: {c.last_target or '–'}, by {c.last_by or '–'}, "
+            f"{when(c.last_at, now=view.as_of)}",
+        }
+        for c in section.changes
+    ]
+    return {"facts": facts, "more_note": section.more_note, "note": section.note}
+
+
+def _open_alerts(section: OpenAlerts | None, view: DigestView) -> dict[str, Any] | None:
+    if section is None:
+        return None
+    groups = [
+        {
+            "severity": severity_data(group.severity),
+            "count": str(group.count),
+            "alerts": [alert_row_data(row, view.as_of) for row in group.alerts],
+            "more_note": group.more_note,
+        }
+        for group in section.groups
+    ]
+    return {"total": str(section.total), "groups": groups, "note": section.note}
 
 
 def _change(points: float | None) -> str:

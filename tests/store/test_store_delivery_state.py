@@ -1,0 +1,62 @@
+"""What the replicas' deliveries share in the database, on SQLite and PostgreSQL: the
+shown-message digests (seen by another store on the same database, and after a restart),
+a conversation's recent operations, the replicas delivering lately, posts in flight."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.channels.shown import ShownMessages
+from bot.models import AlertEvent, AlertEventKind, ChannelKind
+from bot.store import new_outbox_item
+from tests.store.conftest import Database
+
+NOW = datetime(2026, 5, 4, 10, 50, tzinfo=UTC)
+CARD = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "fired"}]}
+
+
+async def test_what_a_message_shows_is_known_to_another_process_and_after_a_restart(
+    database: Database,
+) -> None:
+    first, other = await database.open(), await database.open()
+    try:
+        await ShownMessages(first).remember("19:ops", "1001", CARD)
+        assert await ShownMessages(other).shows("19:ops", "1001", CARD)
+        assert not await ShownMessages(other).shows("19:ops", "1001", {**CARD, "x": 1})
+        assert not await ShownMessages(other).shows("19:ops", "1002", CARD)
+    finally:
+        await first.close()
+        await other.close()
+    restarted = await database.open()
+    try:
+        assert await ShownMessages(restarted).shows("19:ops", "1001", CARD)
+    finally:
+        await restarted.close()
+
+
+async def test_recent_sends_replicas_and_posts_in_flight(database: Database) -> None:
+    store = await database.open()
+    try:
+        event = AlertEvent(kind=AlertEventKind.DIGEST, at=NOW, rule_id="r", detail="d")
+        [item] = await store.enqueue(
+            [new_outbox_item(event, conversation_id="c", channel=ChannelKind.TEAMS, not_before=NOW)]
+        )
+        sends = [NOW + timedelta(seconds=s) for s in (0.0, 0.25, 0.5)]
+        await store.save_recent_sends("c", sends)
+        assert await store.recent_sends("c") == sends
+        await store.claim_conversations(
+            worker="a", now=NOW, lease=timedelta(minutes=1), conversations=1, per_conversation=1
+        )
+        await store.release_conversation("c", worker="a", now=NOW, unsent=[item.id])
+        assert await store.delivering_replicas(since=NOW - timedelta(seconds=60)) == 1
+        assert await store.delivering_replicas(since=NOW + timedelta(seconds=1)) == 0
+
+        assert await store.mark_post_started(item.id, attempt="x1", at=NOW)
+        [maybe] = await store.list_outbox()
+        assert (maybe.post_attempt, maybe.post_started_at) == ("x1", NOW)
+        assert not await store.clear_post_started(item.id, attempt="other")
+        assert await store.clear_post_started(item.id, attempt="x1")
+        [cleared] = await store.list_outbox()
+        assert cleared.post_attempt is None
+    finally:
+        await store.close()
