@@ -309,9 +309,9 @@ def test_the_still_paused_job_logs_nothing_after_its_pause(loaded: Loaded) -> No
         "ActivityDisplayName = 'Disable/pause provisioning configuration' "
         "AND TargetResources->>'$[0].type' = 'ServicePrincipal'"
     )
-    paused = [row for row in con.execute(f"SELECT TargetResources->>'$[0].displayName', "
-              f"TimeGenerated FROM ({pause[0]})", {"start": naive(since), "end": naive(since)
-              + timedelta(seconds=1)}).fetchall()]  # fmt: skip
+    sql = f"SELECT TargetResources->>'$[0].displayName', TimeGenerated FROM ({pause[0]})"
+    window = {"start": naive(since), "end": naive(since) + timedelta(seconds=1)}
+    paused = con.execute(sql, window).fetchall()
     assert paused == [(manifest.job(manifest.still_paused_job_id).app_name, naive(since))]
 
 
