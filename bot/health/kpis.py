@@ -123,21 +123,14 @@ def check_catalog(catalog: Catalog) -> None:
 
 
 async def run_kpi(
-    workspace: Workspace,
-    catalog: Catalog,
-    name: str,
-    span: Span,
-    *,
-    job: str = "",
-    application: str = "",
+    workspace: Workspace, catalog: Catalog, name: str, span: Span, *, job: str = ""
 ) -> QueryResult:
-    """The catalog command `name` for one job or app (or all when empty) over [start, end)."""
+    """The catalog command `name` for one job (or all when empty) over [start, end)."""
     command = catalog.find(name)
     if command is None:
         raise ConfigError([f"the question catalog has no command {name!r}"])
     window = TimeWindow(spec=_spec(span), timespan=span, label=_label(span))
-    given = {"job": job, "application": application}
-    values: Mapping[str, str] = {k: v for k, v in given.items() if k in command.parameters}
+    values: Mapping[str, str] = {"job": job} if "job" in command.parameters else {}
     bound = bind_question(command, values, window, max_rows=catalog.limits.max_rows)
     return await workspace.query(bound.kql, timespan=bound.timespan)
 
@@ -214,12 +207,10 @@ async def governance_changes(
     ]
 
 
-async def job_states(
-    workspace: Workspace, catalog: Catalog, span: Span, *, application: str = ""
-) -> list[JobState]:
+async def job_states(workspace: Workspace, catalog: Catalog, span: Span) -> list[JobState]:
     """Each app's latest provisioning configuration change in `span` (the digest looks
     back STATE_LOOKBACK, so a job paused last week still shows paused)."""
-    rows = (await run_kpi(workspace, catalog, JOB_STATE, span, application=application)).as_dicts()
+    rows = (await run_kpi(workspace, catalog, JOB_STATE, span)).as_dicts()
     return [_job_state(row) for row in rows]
 
 
