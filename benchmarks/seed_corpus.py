@@ -258,7 +258,8 @@ def fill(query: SeedQuery, values: Placeholders) -> str:
 
 def placeholders(manifest: DemoManifest) -> Placeholders:
     """The demo values that stand in for the seeds' placeholders."""
-    by_kind = {job.kind: job.job_id for job in manifest.jobs}
+    running = (job for job in manifest.jobs if job.job_id != manifest.still_paused_job_id)
+    by_kind = {job.kind: job.job_id for job in running}
     return Placeholders(
         group_ids=(manifest.watched_group_ids[0], manifest.watched_group_ids[-1]),
         custom_extension_names=(

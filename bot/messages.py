@@ -349,6 +349,14 @@ def notice_rule_not_run(rule_id: str) -> str:
     )
 
 
+def notice_changed() -> str:
+    """ "This was me" pressed on a notice that more events joined after it was shown."""
+    return (
+        "More changes came in since this was shown; please look again. The message now "
+        "shows all of them: answer again when you have checked them."
+    )
+
+
 def digest_no_governance_changes() -> str:
     return (
         "Quiet: no access review deleted, connected organization added, cross-tenant or "

@@ -1,10 +1,20 @@
 """Build the provisioning digest view from the catalog's KPIs: this period against the last.
 
 `collect` runs the KPI commands (bot.health.kpis); `digest_view` is pure: it ranks the
-jobs (failing, silent, degraded, then healthy), lists the first `top` and counts the rest,
+jobs (quarantined, failing, silent, paused, deleted, degraded, then healthy), lists the
+first `top` and counts the rest,
 gives each top error code its remediation hint, charts failures per day with the same
 numbers in a table for hosts without charts, and adds the governance changes by kind and
 the open alerts (read from the store by the service) when the digest has them.
+
+Paused, deleted and quarantined come from AuditLogs (kpis.job_states, over the last
+STATE_LOOKBACK), joined to the jobs by app name (the job rows' `App` is the service
+principal's name, the audit entries' target is the same service principal): the app's
+latest provisioning configuration change decides. A pause or delete holds until a start or
+restart is logged; a quarantine holds until the job logs a success after it (leaving
+quarantine is not logged; the portal's progress bar or Graph's synchronizationJob status
+says for sure). A paused, deleted or quarantined app that logged nothing in the period is
+still listed (every job's digest only).
 """
 
 from __future__ import annotations
@@ -21,11 +31,13 @@ from bot.health.kpis import (
     ErrorCount,
     GovernanceCount,
     JobHealth,
+    JobState,
     Span,
     StatusCount,
     cycles,
     governance_changes,
     job_health,
+    job_states,
     status_per_bucket,
     top_errors,
 )
@@ -51,7 +63,19 @@ MAX_CYCLES: Final = 48
 CHART_DAYS: Final = 7
 #: Kinds of governance change listed; the rest are counted.
 TOP_CHANGES: Final = 8
-_RANK: Final[dict[JobStatus, int]] = {"failing": 0, "silent": 1, "degraded": 2, "healthy": 3}
+#: How far back a pause, delete or quarantine is looked for.
+STATE_LOOKBACK: Final = timedelta(days=30)
+_RANK: Final[dict[JobStatus, int]] = {
+    "quarantined": 0, "failing": 1, "silent": 2, "paused": 3, "deleted": 4, "degraded": 5,
+    "healthy": 6,
+}  # fmt: skip
+#: How the summary counts each status that needs attention (failures are counted apart).
+_SUMMARY_WORDS: Final[tuple[tuple[JobStatus, str], ...]] = (
+    ("quarantined", "quarantined job"),
+    ("silent", "silent job"),
+    ("paused", "paused job"),
+    ("deleted", "deleted job"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +92,10 @@ class DigestData:
     governance: Sequence[GovernanceCount] | None = None
     #: Open alerts by severity, from the store (the digest, when the service has a store).
     open_alerts: OpenAlerts | None = None
+    #: Each app's latest provisioning configuration change (paused, deleted, ...).
+    states: Sequence[JobState] = ()
+    #: The one job the data is for (`health`); empty for every job's digest.
+    job: str = ""
 
 
 def no_hint(code: str) -> str:
@@ -82,6 +110,7 @@ async def collect(
     start, end = period
     before = (start - (end - start), start)
     week = (end - timedelta(days=CHART_DAYS), end)
+    lookback = (min(start, end - STATE_LOOKBACK), end)
     return DigestData(
         period=period,
         current=await job_health(workspace, catalog, period, job=job),
@@ -90,6 +119,8 @@ async def collect(
         per_day=await status_per_bucket(workspace, catalog, week, job=job),
         cycles=await cycles(workspace, catalog, period, job=job) if job else None,
         governance=None if job else await governance_changes(workspace, catalog, period),
+        states=await job_states(workspace, catalog, lookback),
+        job=job,
     )
 
 
@@ -102,10 +133,17 @@ def digest_view(
     hints: Callable[[str], str] = no_hint,
 ) -> DigestView:
     previous = {job.job_id: job for job in data.previous}
-    jobs = sorted(
-        (_job(job, previous.get(job.job_id), data.errors, hints) for job in data.current),
-        key=lambda j: (_RANK[j.status], -j.failure, j.app.lower()),
-    )
+    states = {state.app.casefold(): state for state in data.states}
+    listed = [
+        _job(job, previous.get(job.job_id), data.errors, hints, states.get(job.app.casefold()))
+        for job in data.current
+    ]
+    logged = {job.app.casefold() for job in data.current}
+    for key, state in states.items():
+        held = _held(state, None)
+        if held and key not in logged and not data.job:
+            listed.append(_idle(state, held))
+    jobs = sorted(listed, key=lambda j: (_RANK[j.status], -j.failure, j.app.lower()))
     shown, hidden = jobs[:top], jobs[top:]
     healthy = all(job.status == "healthy" for job in hidden)
     return DigestView(
@@ -152,6 +190,7 @@ def _job(
     before: JobHealth | None,
     errors: Sequence[ErrorCount],
     hints: Callable[[str], str],
+    state: JobState | None,
 ) -> DigestJob:
     change = (
         None
@@ -159,10 +198,11 @@ def _job(
         else round(job.success_rate - before.success_rate, 1)
     )
     mine = [e for e in errors if e.job_id == job.job_id][:TOP_ERRORS]
+    held = _held(state, job.last_success)
     return DigestJob(
         app=job.app,
         job_id=job.job_id,
-        status=_status(job, change),
+        status=held or _status(job, change),
         events=job.events,
         success=job.success,
         failure=job.failure,
@@ -179,6 +219,41 @@ def _job(
             )
             for e in mine
         ),
+        state_since=state.since if held and state else None,
+        state_by=state.by if held and state else "",
+    )
+
+
+def _held(state: JobState | None, last_success: datetime | None) -> JobStatus | None:
+    """The status the app's latest configuration change holds the job in, if any."""
+    if state is None:
+        return None
+    if state.state == "Paused":
+        return "paused"
+    if state.state == "Deleted":
+        return "deleted"
+    over = last_success is not None and last_success > state.since
+    return "quarantined" if state.state == "Quarantined" and not over else None
+
+
+def _idle(state: JobState, status: JobStatus) -> DigestJob:
+    """A paused, deleted or quarantined app whose job logged nothing in the period."""
+    return DigestJob(
+        app=state.app,
+        job_id="",
+        status=status,
+        events=0,
+        success=0,
+        failure=0,
+        skipped=0,
+        warning=0,
+        disables_deletes=0,
+        success_rate=None,
+        rate_change=None,
+        last_event=None,
+        hours_since_last=None,
+        state_since=state.since,
+        state_by=state.by,
     )
 
 
@@ -199,10 +274,11 @@ def _summary(jobs: Sequence[DigestJob]) -> str:
     if not attention:
         return f"All {len(jobs)} provisioning jobs healthy: no failures, none silent."
     failures = sum(job.failure for job in jobs)
-    silent = sum(job.status == "silent" for job in jobs)
     parts = [f"{failures} failure{'' if failures == 1 else 's'}"] if failures else []
-    if silent:
-        parts.append(f"{silent} silent job{'' if silent == 1 else 's'}")
+    for status, noun in _SUMMARY_WORDS:
+        count = sum(job.status == status for job in jobs)
+        if count:
+            parts.append(f"{count} {noun}{'' if count == 1 else 's'}")
     degraded = sum(job.status == "degraded" for job in jobs)
     if degraded:
         parts.append(f"{degraded} with a lower success rate")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from bot.ask.bind import bind_question
 from bot.ask.catalog import Catalog
@@ -24,8 +24,9 @@ STATUS_PER_DAY: Final = "provisioning-status-per-day"
 TOP_ERRORS: Final = "provisioning-top-errors"
 CYCLES: Final = "provisioning-cycles"
 GOVERNANCE: Final = "governance-changes"
+JOB_STATE: Final = "provisioning-job-state"
 #: Every command the digest and `health` need from the catalog.
-REQUIRED: Final = (HEALTH, STATUS_PER_DAY, TOP_ERRORS, CYCLES, GOVERNANCE)
+REQUIRED: Final = (HEALTH, STATUS_PER_DAY, TOP_ERRORS, CYCLES, GOVERNANCE, JOB_STATE)
 
 Span = tuple[datetime, datetime]
 
@@ -47,6 +48,8 @@ class JobHealth:
     #: Success / (Success + Failure + Skipped + Warning) in percent, one decimal.
     success_rate: float | None
     hours_since_last: float
+    #: The last Success in the period (None without one): a quarantine before it is over.
+    last_success: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,26 @@ class GovernanceCount:
     last_at: datetime
     last_by: str
     last_target: str
+
+
+ConfigState = Literal["Paused", "Deleted", "Quarantined", "Running"]
+_STATES: Final[dict[str, ConfigState]] = {
+    "Paused": "Paused", "Deleted": "Deleted", "Quarantined": "Quarantined", "Running": "Running",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """An app's latest provisioning configuration change in AuditLogs (config/health,
+    provisioning-job-state): paused, deleted, quarantined, or running again."""
+
+    app: str
+    state: ConfigState
+    since: datetime
+    #: Who made the change (a UPN, or the service that did: the quarantine's is the
+    #: provisioning service).
+    by: str
+    activity: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +207,26 @@ async def governance_changes(
     ]
 
 
+async def job_states(workspace: Workspace, catalog: Catalog, span: Span) -> list[JobState]:
+    """Each app's latest provisioning configuration change in `span` (the digest looks
+    back STATE_LOOKBACK, so a job paused last week still shows paused)."""
+    rows = (await run_kpi(workspace, catalog, JOB_STATE, span)).as_dicts()
+    return [_job_state(row) for row in rows]
+
+
+def _job_state(row: dict[str, Any]) -> JobState:
+    state = _STATES.get(str(row["State"]))
+    if state is None:
+        raise ConfigError([f"{JOB_STATE} returned the unknown State {row['State']!r}"])
+    return JobState(
+        app=str(row["App"]),
+        state=state,
+        since=row["Since"],
+        by=str(row["By"] or ""),
+        activity=str(row["Activity"]),
+    )
+
+
 def _job_health(row: dict[str, Any]) -> JobHealth:
     rate = row["SuccessRate"]
     return JobHealth(
@@ -199,6 +242,7 @@ def _job_health(row: dict[str, Any]) -> JobHealth:
         last_event=row["LastEvent"],
         success_rate=None if rate is None else float(rate),
         hours_since_last=float(row["HoursSinceLast"]),
+        last_success=row.get("LastSuccess"),
     )
 
 

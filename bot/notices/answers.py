@@ -7,15 +7,27 @@ Only the person the notice is for may answer (a forwarded card pressed by someon
 refused, audited, and the card stays as it is): the caller's Entra object id, or the email
 their chat platform vouches for (Slack), must be the notice's person's. A second answer
 changes nothing and shows the first.
+
+"This was me" covers only the events the person saw. Each button carries how many events
+its message showed (`EVENTS_SHOWN`); when more have joined since (the update has not
+reached their screen yet, or they pressed an older copy), the answer is not recorded: it
+is audited (notice.stale), the pressed message is replaced by the notice with every event,
+and a short line asks them to look again. "This wasn't me" is taken however many events
+the message showed (the safe direction): the alert holds every event. A button without
+the count (a message sent before buttons carried it) is taken to show what the person was
+told last (`Notice.told_events`); 0 for a notice delivered before that was recorded, so
+such a "This was me" is asked again once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from bot import messages
 from bot.alerts.rule_model import Rule
 from bot.commands.base import Caller, Reply
 from bot.models import (
@@ -29,7 +41,7 @@ from bot.models import (
     fingerprint,
 )
 from bot.notices.delivery import notice_view_for
-from bot.notices.model import NOT_ME, WAS_ME, Answer, Notice
+from bot.notices.model import EVENTS_SHOWN, NOT_ME, WAS_ME, Answer, Notice
 from bot.store.base import Store, StoreOperations, new_outbox_item
 
 log = logging.getLogger(__name__)
@@ -61,11 +73,16 @@ class NoticeAnswers:
 
     def _handler(self, answer: Answer) -> Callable[[Caller, Mapping[str, Any]], Any]:
         async def handle(caller: Caller, data: Mapping[str, Any]) -> Reply:
-            return await self.answer(caller, str(data.get("notice_id", "")), answer)
+            notice_id = str(data.get("notice_id", ""))
+            return await self.answer(caller, notice_id, answer, shown=events_shown(data))
 
         return handle
 
-    async def answer(self, caller: Caller, notice_id: str, answer: Answer) -> Reply:
+    async def answer(
+        self, caller: Caller, notice_id: str, answer: Answer, *, shown: int | None = None
+    ) -> Reply:
+        """`shown`: how many events the pressed message showed (None: not known, see the
+        module docstring)."""
         notice = await self._store.get_notice(notice_id)
         if notice is None:
             return Reply(text=GONE)
@@ -81,23 +98,32 @@ class NoticeAnswers:
                 _entry(caller, notice, "notice.refused", self._clock(), "not their notice")
             )
             return Reply(text=NOT_YOURS)
+        seen = Seen(notice.told_events if shown is None else shown, counted=shown is not None)
         if notice.answer is None:
-            await self._record(caller, notice, answer)
+            await self._record(caller, notice, answer, seen)
         fresh = await self._store.get_notice(notice.id) or notice
+        if fresh.answer is None:  # not recorded: "This was me" on fewer events than it holds
+            return await self._ask_again(caller, fresh, answer, seen)
         return Reply(view=notice_view_for(fresh, self._rules(), now=self._clock()))
 
-    async def _record(self, caller: Caller, notice: Notice, answer: Answer) -> None:
+    async def _record(self, caller: Caller, notice: Notice, answer: Answer, seen: Seen) -> None:
+        """The answer recorded (with its alert); nothing when it was answered meanwhile
+        (another press, another replica) or "This was me" would cover unseen events."""
         now = self._clock()
         rule = next((r for r in self._rules() if r.id == notice.rule_id), None)
         alert_id = await self._store.next_alert_id() if answer is Answer.NOT_ME else None
+        covers = seen.events if answer is Answer.WAS_ME else None
         async with self._store.transaction() as tx:
-            if not await tx.answer_notice(notice.id, answer=answer, at=now, alert_id=alert_id):
-                return  # answered meanwhile (another press, another replica)
+            answered = await tx.answer_notice(
+                notice.id, answer=answer, at=now, alert_id=alert_id, events=covers
+            )
+            if answered is None:
+                return
             enqueued = 0
             if alert_id is not None:
                 enqueued = await raise_notice_alert(
                     tx,
-                    notice,
+                    answered,
                     rule,
                     alert_id,
                     now=now,
@@ -106,6 +132,8 @@ class NoticeAnswers:
                     note="This wasn't me",
                 )
             detail = f"alert {alert_id}" if alert_id is not None else "recorded"
+            if seen.events < len(answered.events):
+                detail += f" ({seen.describe(len(answered.events))})"
             await tx.append_audit(_entry(caller, notice, f"notice.{answer.value}", now, detail))
         log.info(
             "notices: %s answered %s on notice %s%s",
@@ -116,6 +144,43 @@ class NoticeAnswers:
         )
         if enqueued:
             self._on_enqueued()
+
+    async def _ask_again(self, caller: Caller, notice: Notice, answer: Answer, seen: Seen) -> Reply:
+        """Not recorded: the pressed message is replaced by the notice with every event."""
+        now = self._clock()
+        shown = seen.describe(len(notice.events))
+        log.info(
+            "notices: %s pressed %s on notice %s, %s: asked again",
+            notice.person.label,
+            answer.value,
+            notice.id,
+            shown,
+        )
+        detail = f"{answer.value} not recorded: {shown}; shown again with every event"
+        await self._store.append_audit(_entry(caller, notice, "notice.stale", now, detail))
+        view = notice_view_for(notice, self._rules(), now=now)
+        return Reply(text=messages.notice_changed(), view=view)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """How many events the pressed message showed: counted by its button, or (a button
+    without the count) taken to be what the person was told last."""
+
+    events: int
+    counted: bool
+
+    def describe(self, total: int) -> str:
+        how = "" if self.counted else " (its button has no count: taken as told)"
+        return f"the message showed {self.events} of {total} events{how}"
+
+
+def events_shown(data: Mapping[str, Any]) -> int | None:
+    """How many events the pressed message showed, if its button says (a count >= 0)."""
+    value = data.get(EVENTS_SHOWN)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
 
 
 def is_their_notice(caller: Caller, notice: Notice) -> bool:

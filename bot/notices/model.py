@@ -19,6 +19,9 @@ SECURITY_INFO_URL: Final = "https://mysignins.microsoft.com/security-info"
 #: The verbs of a notice's buttons.
 WAS_ME: Final = "notice.was_me"
 NOT_ME: Final = "notice.not_me"
+#: The key in a button's data: how many of the notice's events (the first ones) the message
+#: with the button showed. An answer of "This was me" covers exactly those.
+EVENTS_SHOWN: Final = "events_shown"
 
 
 class _Model(BaseModel):

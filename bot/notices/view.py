@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from bot.notices.model import NOT_ME, SECURITY_INFO_URL, WAS_ME, Notice, NoticeEvent, Person
+from bot.notices.model import (
+    EVENTS_SHOWN,
+    NOT_ME,
+    SECURITY_INFO_URL,
+    WAS_ME,
+    Notice,
+    NoticeEvent,
+    Person,
+)
 from bot.views.model import Button, Link
 from bot.views.notice import NoticeEventRow, NoticeView
 
@@ -26,15 +34,18 @@ def notice_view(
         answer=notice.answer.value if notice.answer else None,
         answered_at=notice.answered_at,
         alert_id=notice.alert_id,
-        buttons=tuple(_button(kind, notice.id) for kind in shown),
+        buttons=tuple(_button(kind, notice) for kind in shown),
         security_info=Link(title="Review your sign-in methods", url=SECURITY_INFO_URL),
     )
 
 
-def _button(kind: str, notice_id: str) -> Button:
+def _button(kind: str, notice: Notice) -> Button:
+    """The answer, with how many events this message shows (bot.notices.answers: "This
+    was me" pressed on a message that showed fewer is asked again, not recorded)."""
     label, verb = _LABELS[kind]
     style = "danger" if verb == NOT_ME else "primary"
-    return Button(verb=verb, label=label, data={"notice_id": notice_id}, style=style)
+    data = {"notice_id": notice.id, EVENTS_SHOWN: len(notice.events)}
+    return Button(verb=verb, label=label, data=data, style=style)
 
 
 def _row(event: NoticeEvent, person: Person) -> NoticeEventRow:

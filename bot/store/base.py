@@ -365,9 +365,19 @@ class NoticeOperations(Protocol):
         ...
 
     async def answer_notice(
-        self, notice_id: str, *, answer: Answer, at: datetime, alert_id: int | None
-    ) -> bool:
-        """Record the person's answer; False (changing nothing) if it was answered before."""
+        self,
+        notice_id: str,
+        *,
+        answer: Answer,
+        at: datetime,
+        alert_id: int | None,
+        events: int | None = None,
+    ) -> Notice | None:
+        """Record the person's answer; the notice as answered (with every event it holds).
+        None, changing nothing, if it was answered before or, with `events`, if it holds
+        another number of events than that (more joined since the person's message showed
+        `events`). The notice is locked until the transaction ends, so events joining
+        meanwhile (add_notice_events) are either counted here or find it answered."""
         ...
 
     async def set_notice_delivery(

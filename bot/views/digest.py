@@ -20,7 +20,10 @@ from bot.views.digest_sections import Governance, OpenAlerts
 from bot.views.model import CardView, Part, Table
 from bot.views.query_views import Chart
 
-JobStatus = Literal["failing", "silent", "degraded", "healthy"]
+#: `paused`, `deleted` and `quarantined` come from the app's latest provisioning
+#: configuration change in AuditLogs (bot.health.kpis.JobState); a paused job that logs
+#: nothing is paused, not silent.
+JobStatus = Literal["quarantined", "failing", "silent", "paused", "deleted", "degraded", "healthy"]
 #: Jobs kept before the chart is dropped to fit.
 MIN_JOBS = 3
 
@@ -49,9 +52,14 @@ class DigestJob(Part):
     success_rate: float | None
     #: Percentage points against the previous period; None when it had no events.
     rate_change: float | None
-    last_event: datetime
-    hours_since_last: float
+    #: None for a paused, deleted or quarantined job that logged nothing in the period.
+    last_event: datetime | None
+    hours_since_last: float | None
     top_errors: tuple[DigestError, ...] = ()
+    #: Since when the job is paused, deleted or quarantined, and who did it (a UPN, or the
+    #: provisioning service for a quarantine); None and empty for a running job.
+    state_since: datetime | None = None
+    state_by: str = ""
 
 
 class DigestView(CardView):

@@ -1,10 +1,11 @@
-"""Digest views for the card tests: a usual morning, a quiet one, `health` for one job, and
-hundreds of jobs, kinds of governance change and open alerts (the card must still fit: top
-N, then "and N more")."""
+"""Digest views for the card tests: a usual morning, a quiet one, one with paused, deleted
+and quarantined jobs, `health` for one job, and hundreds of jobs, kinds of governance
+change and open alerts (the card must still fit: top N, then "and N more")."""
 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,14 @@ from bot.alerts.rule_model import Rule
 from bot.alerts.rules import load_rules
 from bot.health.digest import DigestData, digest_view
 from bot.health.hints import ErrorHints, load_hints
-from bot.health.kpis import CycleCounts, ErrorCount, GovernanceCount, JobHealth, StatusCount
+from bot.health.kpis import (
+    CycleCounts,
+    ErrorCount,
+    GovernanceCount,
+    JobHealth,
+    JobState,
+    StatusCount,
+)
 from bot.health.open_alerts import open_alerts
 from bot.models import AlertInstance, AlertStatus, Transition
 from bot.views.digest import DigestView
@@ -146,12 +154,32 @@ def data(
     return DigestData(period, jobs, jobs, errors, per_day, found, governance, alerts)
 
 
+#: Who paused and deleted the held sample's jobs; the provisioning service quarantines.
+ADMIN = "tom.brown@woodgrove.com"
+SERVICE = "Azure AD Provisioning Service"
+
+
+def held_states(now: datetime) -> list[JobState]:
+    """App 1 paused 30 h ago (silent since), App 2 quarantined 5 h ago, App 3 paused and
+    restarted, Retired App deleted 3 days ago (it logs nothing any more)."""
+    return [
+        JobState("App 1", "Paused", now - timedelta(hours=30), ADMIN,
+                 "Disable/pause provisioning configuration"),
+        JobState("App 2", "Quarantined", now - timedelta(hours=5), SERVICE, "Quarantine"),
+        JobState("App 3", "Running", now - timedelta(hours=2), ADMIN,
+                 "Enable/restart provisioning configuration"),
+        JobState("Retired App", "Deleted", now - timedelta(days=3), ADMIN,
+                 "Delete provisioning configuration"),
+    ]  # fmt: skip
+
+
 def digest_views(now: datetime) -> dict[str, DigestView]:
     usual = [
         job(0, now, failure=25),
         job(1, now, silent_hours=8.4),
         *(job(n, now) for n in range(2, 6)),
     ]
+    held = [job(0, now), job(1, now, silent_hours=30.2), job(2, now, failure=40), job(3, now)]
     quiet = data(
         now, [job(n, now) for n in range(3)], governance=[], alerts=alerts_section(now, ())
     )
@@ -163,6 +191,9 @@ def digest_views(now: datetime) -> dict[str, DigestView]:
         ),
         "digest-quiet": digest_view(quiet, now=now, hints=hints()),
         "digest-nothing": digest_view(data(now, []), now=now),
+        "digest-held": digest_view(
+            replace(data(now, held), states=held_states(now)), now=now, hints=hints()
+        ),
         "health-job": digest_view(
             data(now, [job(0, now, failure=3)], cycles=True),
             now=now,

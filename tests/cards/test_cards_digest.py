@@ -126,3 +126,37 @@ def test_a_tight_limit_keeps_the_sections_with_their_counts() -> None:
     assert "Open alerts (3000)" in text
     assert "more alerts" in text
     assert "Governance changes" in text
+
+
+def test_teams_says_since_when_and_by_whom_a_job_is_held(renderer: CardRenderer) -> None:
+    view = digest("digest-held")
+    card = renderer.render(view)
+    text = texts(card)
+    paused = next(job for job in view.jobs if job.status == "paused")
+    assert paused.state_since is not None
+    stamp = paused.state_since.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f"Paused since {{{{DATE({stamp}, SHORT)}}}} {{{{TIME({stamp})}}}} by " in text
+    assert "by tom.brown@woodgrove.com" in text
+    assert "Quarantined since " in text
+    assert "by Azure AD Provisioning Service" in text
+    assert "Deleted since " in text
+    assert "none in this period" in text  # the deleted app logged nothing
+    assert "Silent" not in text  # App 1 logged nothing for 30 h: it is paused, not silent
+    assert text.count(" since ") == 3  # App 3 was restarted: no line for it
+    runs = [n for n in nodes(card) if n.get("type") == "TextRun"]
+    colors = {run["text"].split()[0]: run.get("color") for run in runs if " since " in run["text"]}
+    assert colors == {"Paused": "Warning", "Quarantined": "Attention", "Deleted": "Warning"}
+
+
+def test_slack_lists_held_jobs_with_their_status_and_a_line_each() -> None:
+    view = digest("digest-held")
+    message = SLACK.render(view)
+    assert message.problems() == []
+    text = slack_text(view)
+    assert "*App 1* paused since <!date^" in text
+    assert "|2026-05-03 04:50 UTC> by tom.brown@woodgrove.com" in text
+    assert "*App 2* quarantined since <!date^" in text
+    assert "*Retired App* deleted since <!date^" in text
+    table = next(b for b in message.blocks if b.get("type") == "table")
+    statuses = [row[1]["text"] for row in table["rows"][1:]]
+    assert statuses == ["Quarantined", "Paused", "Deleted", "Healthy", "Healthy"]

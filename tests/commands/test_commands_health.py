@@ -14,6 +14,7 @@ from bot.health import kpis
 from bot.models import AlertStatus
 from bot.views.digest import DigestView
 from bot.views.model import AlertCardView
+from bot.workspace.demo.scenario_paused import STILL_PAUSED_APP
 from bot.workspace.demo.scenarios import FAILURE_SPIKE_COUNT
 from tests.cards.conftest import nodes
 from tests.support.alerting import DEMO_NOW
@@ -27,7 +28,11 @@ async def test_health_of_every_job_is_the_digest(chat: ChatHarness) -> None:
     view = reply.view
     assert isinstance(view, DigestView)
     expected = await kpis.job_health(demo_workspace(), health_catalog(), DAY)
-    assert {job.job_id: job.events for job in view.jobs} == {j.job_id: j.events for j in expected}
+    # every job that logged, and the app paused six days ago that logged nothing since
+    assert {job.app: job.events for job in view.jobs} == {
+        **{j.app: j.events for j in expected},
+        STILL_PAUSED_APP: 0,
+    }
     first = view.jobs[0]
     assert (first.app, first.status, first.failure) == (
         "ServiceNow",
@@ -37,7 +42,10 @@ async def test_health_of_every_job_is_the_digest(chat: ChatHarness) -> None:
     assert [e.code for e in first.top_errors] == ["Unauthorized"]
     silent = [job for job in view.jobs if job.status == "silent"]
     assert [job.app for job in silent] == ["corp.woodgrove.com"]
+    paused = [job for job in view.jobs if job.status == "paused"]
+    assert [job.app for job in paused] == [STILL_PAUSED_APP]
     assert "need attention" in view.summary
+    assert "1 paused job" in view.summary
     assert "Unauthorized ×25" in reply.card_text
     assert "Failures per day" in reply.card_text  # the chart's fallback table title
 

@@ -1,8 +1,9 @@
 """The provisioning digest (and `health` for one job) in Block Kit. Pure.
 
 One `table` block of the jobs (status, events, success rate and its change, failures,
-disables/deletes, last event, top errors), "…and N more" as context, each job's top error
-codes with what fixes them as text lines, failures per day as a table (the same numbers
+disables/deletes, last event, top errors), "…and N more" as context, a line per paused,
+deleted or quarantined job (since when, by whom), each job's top error codes with what
+fixes them as text lines, failures per day as a table (the same numbers
 the Teams chart draws), the open alerts by severity and the governance changes by kind as
 text lines, and for one job its cycles.
 """
@@ -20,8 +21,11 @@ from bot.views.digest_sections import Governance, OpenAlerts
 from bot.views.model import AlertRow, Row, Table
 
 _STATUS: Final[dict[JobStatus, str]] = {
+    "quarantined": "Quarantined",
     "failing": "Failing",
     "silent": "Silent",
+    "paused": "Paused",
+    "deleted": "Deleted",
     "degraded": "Lower success rate",
     "healthy": "Healthy",
 }
@@ -41,6 +45,7 @@ def digest_message(view: DigestView) -> SlackMessage:
     if view.jobs:
         rows = tuple(Row(cells=_cells(job, view)) for job in view.jobs)
         blocks += table_blocks(Table(columns=_COLUMNS, rows=rows, more_note=view.more_note))
+        blocks += _sections([line for job in view.jobs for line in _state_lines(job, view)])
         blocks += _sections([line for job in view.jobs for line in _error_lines(job)])
     if view.chart is not None:
         blocks += table_blocks(view.chart.table)
@@ -67,9 +72,18 @@ def _cells(job: DigestJob, view: DigestView) -> tuple[str, ...]:
         change,
         str(job.failure),
         str(job.disables_deletes),
-        plain_when(job.last_event),
+        "–" if job.last_event is None else plain_when(job.last_event),
         errors,
     )
+
+
+def _state_lines(job: DigestJob, view: DigestView) -> list[str]:
+    """`*Salesforce* paused since Mar 2 14:05 by alex@…` for a job held by a config change."""
+    if job.state_since is None:
+        return []
+    by = f" by {escape(job.state_by)}" if job.state_by else ""
+    since = when(job.state_since, now=view.as_of)
+    return [f"*{escape(job.app)}* {_STATUS[job.status].lower()} since {since}{by}"]
 
 
 def _error_lines(job: DigestJob) -> list[str]:

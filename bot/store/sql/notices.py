@@ -73,16 +73,26 @@ class NoticeSql(SqlBase, NoticeOperations):
         return [_model(row) for row in await self._all(statement)]
 
     async def answer_notice(
-        self, notice_id: str, *, answer: Answer, at: datetime, alert_id: int | None
-    ) -> bool:
-        statement = (
-            update(NoticeRow)
-            .where(NoticeRow.id == notice_id, NoticeRow.answer.is_(None))
-            .values(answer=answer.value, answered_at=at, alert_id=alert_id)
-            .returning(NoticeRow.id)
-        )
+        self,
+        notice_id: str,
+        *,
+        answer: Answer,
+        at: datetime,
+        alert_id: int | None,
+        events: int | None = None,
+    ) -> Notice | None:
         async with self._scope() as session:
-            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+            # Locked as add_notice_events locks it: the events counted are all there are.
+            row = await session.get(
+                NoticeRow, notice_id, with_for_update=True, populate_existing=True
+            )
+            if row is None or row.answer is not None:
+                return None
+            if events is not None and len(row.events) != events:
+                return None
+            row.answer, row.answered_at, row.alert_id = answer.value, at, alert_id
+            await session.flush()
+            return _model(row)
 
     async def set_notice_delivery(
         self,

@@ -2,7 +2,8 @@
 
 The same DemoSpec always gives the same rows: every random choice comes from a
 named stream seeded by the spec (timeline.stream), ids included, and nothing reads
-the clock. Medium and large sizes add SCIM apps by cloning one job's rows in SQL.
+the clock. Medium and large sizes add SCIM apps by cloning one job's rows in SQL; one more
+copy, paused six days ago, is in every history long enough for it (scenario_paused).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from bot.workspace.demo.provisioning_background import (
     schedule,
 )
 from bot.workspace.demo.provisioning_rows import Change, RowWriter
+from bot.workspace.demo.scenario_paused import StillPaused, pause_event, still_paused
 from bot.workspace.demo.scenarios import (
     SCENARIO_OFFSETS,
     Planted,
@@ -56,7 +58,7 @@ from bot.workspace.demo.scenarios_provisioning import (
     planted_changes,
     planted_people,
 )
-from bot.workspace.demo.sink import Clone, bulk_load, clone_job, create_tables
+from bot.workspace.demo.sink import Clone, bulk_load, clone_job, create_tables, cut_job
 from bot.workspace.demo.spec import DemoJob, DemoManifest, DemoSpec
 from bot.workspace.demo.timeline import Timeline, aware, build_timeline, guid, stream
 
@@ -73,14 +75,17 @@ def load_demo(
     people = populations(catalog, spec.seed)
     planted = _planted(catalog, people, spec.seed)
     cycles = schedule(catalog, timeline, spec.seed, job_plans(timeline))
-    audit = _audit(catalog, timeline, spec, planted)
+    paused = still_paused(spec.seed, catalog.tenant_id, timeline)
+    audit = _audit(catalog, timeline, spec, planted, paused)
     changes = _changes(catalog, timeline, spec, cycles, people, planted)
     counts = _load(
         con, schema, catalog, audit, changes, RowWriter(catalog, stream(spec.seed, "rows"))
     )
-    clones = _clones(catalog, spec)
+    clones = _clones(catalog, spec) + ([paused.clone] if paused else [])
     counts["AADProvisioningLogs"] += _load_clones(con, schema, catalog, timeline, clones)
-    return _manifest(spec, catalog, timeline, planted, clones, counts)
+    if paused is not None:
+        counts["AADProvisioningLogs"] -= cut_job(con, schema, paused.clone.job_id, paused.at)
+    return _manifest(spec, catalog, timeline, planted, clones, counts, paused)
 
 
 def _load(
@@ -119,7 +124,11 @@ def _planted(catalog: Catalog, people: dict[str, tuple[Person, ...]], seed: int)
 
 
 def _audit(
-    catalog: Catalog, timeline: Timeline, spec: DemoSpec, planted: Planted
+    catalog: Catalog,
+    timeline: Timeline,
+    spec: DemoSpec,
+    planted: Planted,
+    paused: StillPaused | None,
 ) -> list[AuditEvent]:
     events = background_audit(catalog, timeline, spec.seed, PROFILES[spec.size].audit_scale)
     ctx = AuditContext(stream(spec.seed, "planted-audit"), catalog, timeline)
@@ -130,6 +139,10 @@ def _audit(
     events += account_security_notice(
         AuditContext(stream(spec.seed, "account-notice"), catalog, timeline)
     )
+    if paused is not None:
+        events.append(
+            pause_event(AuditContext(stream(spec.seed, "pause"), catalog, timeline), paused)
+        )
     return sorted((e for e in events if timeline.contains(e.time)), key=lambda e: e.time)
 
 
@@ -202,6 +215,7 @@ def _manifest(
     planted: Planted,
     clones: list[Clone],
     counts: dict[str, int],
+    paused: StillPaused | None,
 ) -> DemoManifest:
     spans = {name: _span(timeline, start, end) for name, (start, end) in SCENARIO_OFFSETS.items()}
     return DemoManifest(
@@ -222,6 +236,8 @@ def _manifest(
         workspace_id=catalog.workspace_id,
         disable_spike_job_id=catalog.job(DISABLE_SPIKE_JOB).job_id,
         paused_job_id=catalog.job(PAUSED_JOB).job_id,
+        still_paused_job_id=paused.clone.job_id if paused else "",
+        still_paused_since=aware(paused.at) if paused else None,
         silent_since=aware(at(timeline, "silent_job")),
         unresolved_group_job_id=catalog.job(UNRESOLVED_JOB).job_id,
         unresolved_group_name=planted.unresolved_group,

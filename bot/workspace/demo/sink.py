@@ -124,6 +124,15 @@ def clone_job(
     return _count(con, schema, "AADProvisioningLogs") - before
 
 
+def cut_job(con: duckdb.DuckDBPyConnection, schema: str, job_id: str, at: datetime) -> int:
+    """Remove the job's provisioning rows at or after `at` (it stopped then); returns rows
+    removed."""
+    table = _table(schema, "AADProvisioningLogs")
+    before = _count(con, schema, "AADProvisioningLogs")
+    con.execute(f"DELETE FROM {table} WHERE JobId = $1 AND TimeGenerated >= $2", [job_id, at])
+    return before - _count(con, schema, "AADProvisioningLogs")
+
+
 def _draw(column: str) -> str:
     """A per-clone pseudo-random hex digit string: clones keep different failures and skips."""
     return f"md5({column} || '#' || c.k)"

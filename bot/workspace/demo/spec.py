@@ -72,6 +72,10 @@ class DemoManifest:
     disable_spike_job_id: str
     #: The job whose provisioning configuration was paused and restarted (scenario 10).
     paused_job_id: str
+    #: The job paused six days ago and never restarted (scenario_paused), logging nothing
+    #: since `still_paused_since`; empty and None when the history is too short for it.
+    still_paused_job_id: str
+    still_paused_since: datetime | None
     #: The silent job's last row is before this time; it has no rows in [silent_since, now).
     silent_since: datetime
     #: A group on `unresolved_group_job_id` with a member that could not be resolved.

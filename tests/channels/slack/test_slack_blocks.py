@@ -90,7 +90,10 @@ def test_a_notice_asks_with_both_answers_and_the_security_info_link() -> None:
     message = RENDERER.render(view)
     by_id = {e["action_id"]: e for e in elements(message)}
     assert list(by_id) == ["notice.was_me", "notice.not_me", "notice.security_info"]
-    assert json.loads(by_id["notice.not_me"]["value"]) == {"notice_id": view.notice_id}
+    assert json.loads(by_id["notice.not_me"]["value"]) == {
+        "notice_id": view.notice_id,
+        "events_shown": 2,
+    }
     assert by_id["notice.not_me"]["style"] == "danger"
     assert by_id["notice.security_info"]["url"] == "https://mysignins.microsoft.com/security-info"
     dumped = json.dumps(message.blocks)

@@ -290,8 +290,29 @@ def test_silent_job_went_quiet_and_everyone_else_keeps_emitting(loaded: Loaded) 
     assert silent_hours(con, manifest.silent_job_id, history_start, since) == 0
     for job in manifest.jobs:
         assert silent_hours(con, job.job_id, *manifest.quiet_window) == 0, job.app_name
-        if job.job_id not in (manifest.silent_job_id, manifest.paused_job_id):
+        held = (manifest.silent_job_id, manifest.paused_job_id, manifest.still_paused_job_id)
+        if job.job_id not in held:
             assert silent_hours(con, job.job_id, *manifest.recent_window) == 0, job.app_name
+
+
+def test_the_still_paused_job_logs_nothing_after_its_pause(loaded: Loaded) -> None:
+    con, manifest = loaded
+    since = manifest.still_paused_since
+    if since is None:  # the 3-day history is too short for it
+        assert manifest.still_paused_job_id == ""
+        return
+    job = {"job": manifest.still_paused_job_id}
+    rows = "SELECT * FROM raw.AADProvisioningLogs WHERE JobId = $job AND " + WINDOW
+    assert count(con, (rows, job), (since, manifest.spec.now)) == 0
+    assert count(con, (rows, job), (since - timedelta(hours=1), since)) >= 1
+    pause = audit(
+        "ActivityDisplayName = 'Disable/pause provisioning configuration' "
+        "AND TargetResources->>'$[0].type' = 'ServicePrincipal'"
+    )
+    sql = f"SELECT TargetResources->>'$[0].displayName', TimeGenerated FROM ({pause[0]})"
+    window = {"start": naive(since), "end": naive(since) + timedelta(seconds=1)}
+    paused = con.execute(sql, window).fetchall()
+    assert paused == [(manifest.job(manifest.still_paused_job_id).app_name, naive(since))]
 
 
 def test_group_with_an_unresolved_member(loaded: Loaded) -> None:

@@ -4,7 +4,9 @@ Each job is a few short lines (a seven-column table does not fit the 450 px Team
 card in a channel): its status word and colour, events, success rate with its change
 against the previous period, failures, disables and deletes, the last event
 (`{{DATE()}}`/`{{TIME()}}`) and its top error codes with counts, so every number the
-chart shows is also in text. Each top error code with a known fix gets a line with its hint.
+chart shows is also in text. A paused, deleted or quarantined job says since when and by
+whom on a line of its own (a paused job that logs nothing is paused, not silent). Each
+top error code with a known fix gets a line with its hint.
 
 The governance changes are a FactSet (the kind of change, then its count and the latest
 one: what, by whom, when), which wraps at any width; the open alerts are short lines per
@@ -21,8 +23,11 @@ from bot.views.digest import DigestJob, DigestView, JobStatus
 from bot.views.digest_sections import Governance, OpenAlerts
 
 _STATUS: Final[dict[JobStatus, tuple[str, str]]] = {
+    "quarantined": ("Quarantined", "Attention"),
     "failing": ("Failing", "Attention"),
     "silent": ("Silent", "Warning"),
+    "paused": ("Paused", "Warning"),
+    "deleted": ("Deleted", "Warning"),
     "degraded": ("Lower success rate", "Warning"),
     "healthy": ("Healthy", "Good"),
 }
@@ -49,6 +54,7 @@ def _row(job: DigestJob, view: DigestView) -> dict[str, Any]:
         "failures": str(job.failure),
         "failure_color": "Attention" if job.failure else "Default",
         "removals": str(job.disables_deletes),
+        "state": _state(job, view),
         "last": _last(job, view),
         "last_color": "Warning" if job.status == "silent" else "Default",
         "errors": ", ".join(f"{e.code} ×{e.count}" for e in job.top_errors) or "–",
@@ -93,6 +99,17 @@ def _change(points: float | None) -> str:
     return f"{points:+.1f} pts"
 
 
+def _state(job: DigestJob, view: DigestView) -> str:
+    """`Paused since <when> by <who>`, or empty for a running job."""
+    if job.state_since is None:
+        return ""
+    word = _STATUS[job.status][0]
+    by = f" by {job.state_by}" if job.state_by else ""
+    return f"{word} since {when(job.state_since, now=view.as_of)}{by}"
+
+
 def _last(job: DigestJob, view: DigestView) -> str:
+    if job.last_event is None:
+        return "none in this period"
     at = when(job.last_event, now=view.as_of)
-    return f"{at} ({job.hours_since_last:.0f} h ago)" if job.status == "silent" else at
+    return f"{at} ({job.hours_since_last or 0:.0f} h ago)" if job.status == "silent" else at
