@@ -49,6 +49,7 @@ from bot.health.hints import ErrorHints, load_hints
 from bot.health.open_alerts import OpenAlertSource
 from bot.health.scheduler import DigestScheduler
 from bot.health.service import HealthService
+from bot.logs import log_context
 from bot.metrics import BotMetrics, CountingNotifier, TimedWorkspace
 from bot.models import ChannelKind, Clock, RuleHealth
 from bot.notice_wiring import (
@@ -269,7 +270,7 @@ def _slack_channel(settings: Settings) -> SlackChannel | None:
 
 
 async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
-    store = await open_store(app[SETTINGS].database_url)
+    store = await open_store(app[SETTINGS].database_url, on_takeover=app[METRICS].count_takeover)
     app[STORE] = store
     try:
         yield
@@ -502,7 +503,8 @@ def _scheduler(app: web.Application) -> RuleScheduler:
             intake = app.get(NOTICE_INTAKE)
             return None if intake is None else await intake.evaluate(rule, now=now)
         started = monotonic()
-        evaluation = await pipeline.evaluate_slot(rule, slot_at=now)
+        with log_context(rule_id=rule.id, slot=now.isoformat()):
+            evaluation = await pipeline.evaluate_slot(rule, slot_at=now)
         metrics.observe_evaluation(
             rule.id,
             outcome=evaluation_outcome(evaluation),

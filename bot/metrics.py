@@ -10,6 +10,8 @@ What is counted where:
   delivery (`CountingNotifier`);
 - alerts by status, outbox depth and oldest pending item's age: read from the store
   when scraped (`refresh`), so every replica reports the shared state;
+- claim takeovers by kind (slot, conversation, writeback): a claim another replica held
+  and lost, taken over here (told by the store, `count_takeover`);
 - the rule set in force (its content hash as a label: replicas with different sets show
   up as different values), and process information.
 """
@@ -21,6 +23,7 @@ import json
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import get_args
 
 from prometheus_client import (
     CollectorRegistry,
@@ -36,7 +39,7 @@ from prometheus_client import (
 from bot.alerts.rule_model import Rule
 from bot.models import AlertStatus, OutboxItem, OutboxStatus
 from bot.notify.base import DeliveryResult, Notifier
-from bot.store.base import Store
+from bot.store.base import Store, TakeoverKind
 from bot.workspace.base import QueryResult, TimeSpan, Workspace
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -109,6 +112,14 @@ class BotMetrics:
             "Age of the oldest pending delivery",
             registry=r,
         )
+        self.takeovers = Counter(
+            "alertbot_claim_takeovers",
+            "Claims taken over from another replica whose lease ran out or whose cycle died",
+            ["kind"],
+            registry=r,
+        )
+        for kind in get_args(TakeoverKind):
+            self.takeovers.labels(kind=kind)  # shown at 0 before the first
         self.rule_set = Gauge(
             "alertbot_rule_set_info",
             "The rule set in force (1 for its hash)",
@@ -124,6 +135,10 @@ class BotMetrics:
         self.rule_set.labels(hash=digest).set(1)
         self._hash = digest
         return digest
+
+    def count_takeover(self, kind: TakeoverKind, previous: str) -> None:
+        """The store's TakeoverHook."""
+        self.takeovers.labels(kind=kind).inc()
 
     def observe_evaluation(
         self, rule_id: str, *, outcome: str, seconds: float, slot_at: datetime | None

@@ -40,3 +40,31 @@ def test_an_exception_is_one_field_of_one_line() -> None:
 
 def test_text_stays_the_default_format() -> None:
     assert formatter("text").format(record()).endswith("WARNING bot.alerts: rule r: x")
+
+
+def test_a_line_carries_the_fields_of_the_log_context_it_was_logged_in() -> None:
+    from bot.logs import log_context
+
+    with log_context(rule_id="r", slot="2026-01-01T00:00:00+00:00"):
+        with log_context(alert_id=7, conversation_id=None):
+            inner = json.loads(JsonFormatter("host:42").format(record()))
+        outer = json.loads(JsonFormatter("host:42").format(record()))
+    after = json.loads(JsonFormatter("host:42").format(record()))
+    assert (inner["rule_id"], inner["alert_id"], inner["replica"]) == ("r", 7, "host:42")
+    assert "conversation_id" not in inner  # None is left out
+    assert "alert_id" not in outer
+    assert outer["rule_id"] == "r"
+    assert "rule_id" not in after
+
+
+async def test_each_task_logs_with_its_own_context() -> None:
+    import asyncio
+
+    from bot.logs import context_fields, log_context
+
+    async def deliver(conversation_id: str) -> object:
+        with log_context(conversation_id=conversation_id):
+            await asyncio.sleep(0.01)
+            return context_fields()["conversation_id"]
+
+    assert await asyncio.gather(deliver("a"), deliver("b")) == ["a", "b"]

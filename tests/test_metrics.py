@@ -53,3 +53,17 @@ async def test_metrics_show_evaluations_deliveries_and_the_shared_state(
     (rule_set,) = [dict(k[1])["hash"] for k in found if k[0] == "alertbot_rule_set_info"]
     ready = await (await client.get("/readyz")).json()
     assert f"content hash {rule_set[:16]}" in ready["checks"]["rules"]
+
+
+def test_claim_takeovers_are_counted_by_kind_and_shown_at_zero_before_the_first() -> None:
+    from bot.metrics import BotMetrics
+
+    metrics = BotMetrics(replica="host:1:abc")
+    metrics.count_takeover("conversation", "host:2:def")
+    found = samples(metrics.exposition().decode())
+    takeovers = {
+        dict(labels)["kind"]: value
+        for (name, labels), value in found.items()
+        if name == "alertbot_claim_takeovers_total"
+    }
+    assert takeovers == {"slot": 0.0, "conversation": 1.0, "writeback": 0.0}

@@ -236,6 +236,7 @@ def _log_evaluation(evaluation: Evaluation) -> None:
             event.kind.value,
             _subject(event),
             f"{places} conversation(s)" if places else "no conversation is subscribed",
+            extra={"alert_id": event.alert.id} if event.alert else None,
         )
 
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.logs import log_context
 from bot.models import Clock, OutboxItem
 from bot.notify.base import DeliveryResult, Notifier, describe_event
 from bot.store.base import OutboxOperations
@@ -144,12 +145,14 @@ class OutboxDispatcher:
         """Deliver one conversation's claimed items in order, then release it."""
         unsent = [item.id for item in batch]
         try:
-            for item in batch:
-                result = await self._deliver(item)
-                unsent.remove(item.id)
-                await self._record(item, result)
-                if result.outcome == "retry":
-                    break  # the rest wait their turn: order within a conversation holds
+            with log_context(conversation_id=batch[0].conversation_id):
+                for item in batch:
+                    with log_context(alert_id=_alert_id(item), rule_id=item.event.rule_id):
+                        result = await self._deliver(item)
+                        unsent.remove(item.id)
+                        await self._record(item, result)
+                    if result.outcome == "retry":
+                        break  # the rest wait their turn: order within a conversation holds
         finally:
             await self._store.release_conversation(
                 batch[0].conversation_id, worker=self.worker, now=self._clock(), unsent=unsent
@@ -219,6 +222,10 @@ class OutboxDispatcher:
             item.id, worker=self.worker, error=error, retry_at=retry_at
         )
         _log_failure(item, error, retry_at, held, self._policy.max_attempts)
+
+
+def _alert_id(item: OutboxItem) -> int | None:
+    return None if item.event.alert is None else item.event.alert.id
 
 
 def _log_failure(

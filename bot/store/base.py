@@ -13,14 +13,18 @@ StoreError
  +-- StoreUnavailableError    the database could not be reached or stayed locked (retryable)
  +-- SlotTakenError           another evaluation of the same rule slot committed first
                               (another replica): nothing was written; its result stands
+
+Takeovers: a replica that takes over a claim another one held and lost (its lease
+expired, or its transaction ended uncommitted) tells the store's `TakeoverHook`, with the
+kind of claim and who held it: that is how the bot counts them (bot.metrics).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -45,6 +49,12 @@ from bot.notices.model import Answer, Notice, NoticeEvent
 
 #: The subscription target that matches every rule.
 ALL_TARGET = "all"
+
+#: The claims a replica can take over from another: an evaluation slot, a conversation's
+#: delivery lease, a write-back's lease.
+TakeoverKind = Literal["slot", "conversation", "writeback"]
+#: Told of each takeover: its kind and the previous holder ("" when unknown).
+TakeoverHook = Callable[[TakeoverKind, str], None]
 
 
 class StoreError(AlertBotError):

@@ -98,10 +98,15 @@ class ExternalSql(SqlBase, ExternalOperations):
     async def claim_writebacks(
         self, *, now: datetime, owner: str, lease: timedelta, limit: int
     ) -> list[Writeback]:
-        claim = lease_due(WritebackRow, owner=owner, now=now, lease=lease, limit=limit)
         async with self._scope() as session:
-            rows = await session.scalars(claim, execution_options=NO_SYNC)
-            claimed = [row.to_model() for row in rows]
+            rows = await lease_due(
+                session, WritebackRow, owner=owner, now=now, lease=lease, limit=limit
+            )
+        claimed = [row.to_model() for row, _ in rows]
+        for row, previous in rows:
+            if previous is not None and previous != owner:
+                what = f"write-back {row.id}"
+                self._took_over("writeback", what, previous, alert_id=row.alert_id)
         return sorted(claimed, key=lambda w: (w.next_attempt_at, w.id))
 
     async def finish_writeback(

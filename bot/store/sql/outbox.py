@@ -68,7 +68,7 @@ class OutboxSql(SqlBase, OutboxOperations):
             .scalar_subquery()
         )
         free = (
-            select(ConversationLeaseRow.conversation_id)
+            select(ConversationLeaseRow.conversation_id, ConversationLeaseRow.owner)
             .where(ConversationLeaseRow.expires_at <= now)
             .where(exists().where(OutboxRow.id == oldest_id, due))
             .order_by(oldest_id)
@@ -77,16 +77,22 @@ class OutboxSql(SqlBase, OutboxOperations):
             # over, not waited for. SQLite: BEGIN IMMEDIATE serialises claimers.
             .with_for_update(skip_locked=True)
         )
-        take = (
-            update(ConversationLeaseRow)
-            .where(ConversationLeaseRow.conversation_id.in_(free))
-            .values(owner=worker, expires_at=now + lease, claimed_by=worker, claimed_at=now)
-            .returning(ConversationLeaseRow.conversation_id)
-        )
         async with self._scope() as session:
-            claimed = list(await session.scalars(take, execution_options=NO_SYNC))
-            if not claimed:
+            # Locked first (their previous owners tell takeovers apart), then leased.
+            previous = dict((await session.execute(free)).all())
+            if not previous:
                 return []
+            claimed = list(previous)
+            await session.execute(
+                update(ConversationLeaseRow)
+                .where(ConversationLeaseRow.conversation_id.in_(claimed))
+                .values(owner=worker, expires_at=now + lease, claimed_by=worker, claimed_at=now),
+                execution_options=NO_SYNC,
+            )
+            for conversation_id, owner in previous.items():
+                if owner is not None and owner != worker:
+                    what = f"conversation {conversation_id}"
+                    self._took_over("conversation", what, owner, conversation_id=conversation_id)
             rows = await session.execute(
                 select(OutboxRow.id, OutboxRow.conversation_id, due)
                 .where(OutboxRow.conversation_id.in_(claimed), OutboxRow.status == PENDING)
@@ -139,10 +145,11 @@ class OutboxSql(SqlBase, OutboxOperations):
     async def claim_due(
         self, *, worker: str, now: datetime, lease: timedelta, limit: int = 20
     ) -> list[OutboxItem]:
-        claim = lease_due(OutboxRow, owner=worker, now=now, lease=lease, limit=limit)
         async with self._scope() as session:
-            rows = await session.scalars(claim, execution_options=NO_SYNC)
-            items = [row.to_model() for row in rows]
+            rows = await lease_due(
+                session, OutboxRow, owner=worker, now=now, lease=lease, limit=limit
+            )
+            items = [row.to_model() for row, _ in rows]
         return sorted(items, key=lambda item: (item.next_attempt_at, item.id))
 
     async def mark_sent(self, item_id: int, *, message_id: str | None) -> bool:

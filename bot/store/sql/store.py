@@ -10,17 +10,18 @@ conversation reference is written only when new or changed (KnownConversations).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.models import AlertInstance, ConversationRef, DimensionState, OutboxItem, RuleHealth
 from bot.store import migrate
-from bot.store.base import RuleState, SlotTakenError, Store, StoreOperations
+from bot.store.base import RuleState, SlotTakenError, Store, StoreOperations, TakeoverHook
 from bot.store.engine import READ_ONLY, create_engine
 from bot.store.schema import EvaluationRow
 from bot.store.sql._common import reuse, unavailable
@@ -38,9 +39,14 @@ SLOT_RETENTION: Final = timedelta(days=2)
 
 
 async def open_store(
-    database_url: str, *, schema: str | None = None, migrate_schema: bool = True
+    database_url: str,
+    *,
+    schema: str | None = None,
+    migrate_schema: bool = True,
+    on_takeover: TakeoverHook | None = None,
 ) -> SqlStore:
-    """Connect, bring the schema to the newest revision, and return the store."""
+    """Connect, bring the schema to the newest revision, and return the store; takeovers
+    of other replicas' claims are told to `on_takeover`."""
     engine = create_engine(database_url, schema=schema)
     try:
         if migrate_schema:
@@ -49,7 +55,7 @@ async def open_store(
     except BaseException:
         await engine.dispose()
         raise
-    return SqlStore(engine)
+    return SqlStore(engine, on_takeover=on_takeover)
 
 
 class SqlOperations(
@@ -68,12 +74,17 @@ class SqlOperations(
 class SqlStore(SqlOperations, Store):
     """The store; build it with `open_store`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, on_takeover: TakeoverHook | None = None) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._known = KnownConversations()
-        super().__init__(self._own_transaction, engine.dialect.name, self._read_transaction)
+        super().__init__(
+            self._own_transaction,
+            engine.dialect.name,
+            self._read_transaction,
+            on_takeover=on_takeover,
+        )
 
     @property
     def engine(self) -> AsyncEngine:
@@ -117,7 +128,7 @@ class SqlStore(SqlOperations, Store):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[StoreOperations]:
         async with self._own_transaction() as session:
-            yield SqlOperations(reuse(session), self._dialect)
+            yield SqlOperations(reuse(session), self._dialect, on_takeover=self._on_takeover)
 
     async def load_rule_state(self, rule_id: str, *, now: datetime) -> RuleState:
         async with self._read_transaction() as session:
@@ -151,7 +162,7 @@ class SqlStore(SqlOperations, Store):
         async with self._own_transaction() as session:
             if slot_at is not None:
                 await self._claim_slot(session, rule_id, slot_at, worker)
-            tx = SqlOperations(reuse(session), self._dialect)
+            tx = SqlOperations(reuse(session), self._dialect, on_takeover=self._on_takeover)
             # Updates before inserts: a resolved instance frees its fingerprint for a new one.
             for alert in sorted(alerts, key=lambda alert: alert.version == 0):
                 saved[alert.id] = await tx.save_alert(alert)
@@ -172,7 +183,9 @@ class SqlStore(SqlOperations, Store):
     ) -> None:
         """The first statement of a cycle: PostgreSQL makes a second claimer of the same
         slot wait here until the first ends, then finds its row (or, if it rolled back,
-        claims it); SQLite's BEGIN IMMEDIATE already serialises whole transactions."""
+        claims it: a takeover); SQLite's BEGIN IMMEDIATE already serialises whole
+        transactions."""
+        waited = await self._slot_turn(session, rule_id, slot_at)
         claim = (
             self._insert(EvaluationRow)
             .values(
@@ -186,11 +199,27 @@ class SqlStore(SqlOperations, Store):
         )
         if await session.scalar(claim) is None:
             raise SlotTakenError(f"rule {rule_id!r}: slot {slot_at.isoformat()} already evaluated")
+        if waited:
+            what = f"rule {rule_id} slot {slot_at.isoformat()}"
+            self._took_over("slot", what, None, rule_id=rule_id, slot=slot_at.isoformat())
         await session.execute(
             delete(EvaluationRow).where(
                 EvaluationRow.rule_id == rule_id, EvaluationRow.slot_at < slot_at - SLOT_RETENTION
             )
         )
+
+    async def _slot_turn(self, session: AsyncSession, rule_id: str, slot_at: datetime) -> bool:
+        """PostgreSQL: take the slot's advisory lock (held to the end of the transaction),
+        waiting if another replica's cycle holds it. True if it had to wait: that cycle
+        ended, and if the claim below succeeds it ended without committing (its process
+        died, or its commit failed), so this one takes the slot over."""
+        if self._dialect != "postgresql":
+            return False
+        key = _slot_lock_key(rule_id, slot_at)
+        if await session.scalar(select(func.pg_try_advisory_xact_lock(key))):
+            return False
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+        return True
 
     async def ping(self) -> None:
         """Whether the database takes a write (SQLite: its lock can be had), in turn with
@@ -200,6 +229,12 @@ class SqlStore(SqlOperations, Store):
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+
+def _slot_lock_key(rule_id: str, slot_at: datetime) -> int:
+    """A signed 64-bit advisory lock key for one (rule, slot), the same on every replica."""
+    digest = hashlib.sha256(f"{rule_id}@{slot_at.isoformat()}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _same(stored: ConversationRef, ref: ConversationRef) -> bool:
