@@ -60,6 +60,10 @@ class DemoOptions:
     wait_for_page: bool = True
 
 
+#: How long a page that just connected takes to be ready to show cards.
+PAGE_SETTLE_SECONDS: Final = 5.0
+
+
 def demo_settings(
     ids: PlaygroundIds, *, database: Path, rules: Path, now: datetime, spread_seconds: float
 ) -> dict[str, str]:
@@ -219,6 +223,9 @@ class Demo:
             if not self.playground.child.alive:
                 raise StartupError("the Playground stopped:\n" + self.playground.log_text())
             await asyncio.sleep(0.5)
+        # The page connects before it has drawn its conversations; a card posted in that
+        # moment (the digest, first of all) was received but never shown.
+        await asyncio.sleep(PAGE_SETTLE_SECONDS)
 
     async def _report(self, events: EventStream, ids: PlaygroundIds) -> None:
         """Print each card posted or changed, until the bot or the Playground stops."""
