@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -84,6 +84,11 @@ class SqlBase:
         log.info("took over %s from %s", what, who, extra=fields)
         if self._on_takeover is not None:
             self._on_takeover(kind, previous or "")
+
+    async def _changed(self, statement: Any) -> bool:
+        """Whether `statement` (an UPDATE/DELETE/INSERT ... RETURNING) changed a row."""
+        async with self._scope() as session:
+            return await session.scalar(statement, execution_options=NO_SYNC) is not None
 
     def _insert(self, row: type[Base]) -> sqlite.Insert | postgresql.Insert:
         """INSERT with ON CONFLICT, which both backends spell the same way."""

@@ -143,8 +143,7 @@ class AlertSql(SqlBase, AlertOperations, MuteOperations):
 
     async def delete_mute(self, mute_id: int) -> bool:
         statement = delete(MuteRow).where(MuteRow.id == mute_id).returning(MuteRow.id)
-        async with self._scope() as session:
-            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+        return await self._changed(statement)
 
     async def expire_mutes(self, *, now: datetime) -> list[Mute]:
         statement = delete(MuteRow).where(MuteRow.until <= now).returning(MuteRow)

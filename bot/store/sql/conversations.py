@@ -76,8 +76,7 @@ class ConversationSql(SqlBase, ConversationOperations, AuditOperations):
             .where(SubscriptionRow.target == target)
             .returning(SubscriptionRow.target)
         )
-        async with self._scope() as session:
-            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+        return await self._changed(statement)
 
     async def list_subscriptions(self, conversation_id: str | None = None) -> list[Subscription]:
         statement = select(SubscriptionRow).order_by(

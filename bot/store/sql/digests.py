@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 from bot.models import DigestSubscription
 from bot.store.base import DigestOperations, StoreError
 from bot.store.schema import DigestSubscriptionRow
-from bot.store.sql._common import NO_SYNC, SqlBase, refused
+from bot.store.sql._common import SqlBase, refused
 
 
 class DigestSql(SqlBase, DigestOperations):
@@ -30,8 +30,7 @@ class DigestSql(SqlBase, DigestOperations):
             .where(DigestSubscriptionRow.conversation_id == conversation_id)
             .returning(DigestSubscriptionRow.conversation_id)
         )
-        async with self._scope() as session:
-            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+        return await self._changed(statement)
 
     async def list_digests(self) -> list[DigestSubscription]:
         statement = select(DigestSubscriptionRow).order_by(DigestSubscriptionRow.conversation_id)

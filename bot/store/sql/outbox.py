@@ -161,8 +161,7 @@ class OutboxSql(SqlBase, OutboxOperations):
             .values(message_id=OutboxRow.message_id if message_id is None else message_id)
             .returning(OutboxRow.id)
         )
-        async with self._scope() as session:
-            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+        return await self._changed(statement)
 
     async def mark_failed(
         self, item_id: int, *, worker: str, error: str, retry_at: datetime | None
@@ -183,8 +182,7 @@ class OutboxSql(SqlBase, OutboxOperations):
             .values(values)
             .returning(OutboxRow.id)
         )
-        async with self._scope() as session:
-            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+        return await self._changed(statement)
 
     async def mark_post_started(self, item_id: int, *, attempt: str, at: datetime) -> bool:
         statement = (
@@ -193,8 +191,7 @@ class OutboxSql(SqlBase, OutboxOperations):
             .values(post_attempt=attempt, post_started_at=at)
             .returning(OutboxRow.id)
         )
-        async with self._scope() as session:
-            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+        return await self._changed(statement)
 
     async def clear_post_started(self, item_id: int, *, attempt: str) -> bool:
         statement = (
@@ -203,8 +200,7 @@ class OutboxSql(SqlBase, OutboxOperations):
             .values(post_attempt=None, post_started_at=None)
             .returning(OutboxRow.id)
         )
-        async with self._scope() as session:
-            return await session.scalar(statement, execution_options=NO_SYNC) is not None
+        return await self._changed(statement)
 
     async def list_outbox(
         self,
