@@ -4,10 +4,9 @@ policy reads and writes in the store."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal, Protocol, TypeVar
 
-from bot.channels.maybe_sent import PostMark
+from bot.channels.maybe_sent import PostFinder, PostMark
 from bot.channels.pacing_state import SharedWindow
 from bot.models import ConversationRef
 from bot.store.base import (
@@ -55,12 +54,10 @@ class Renderer(Protocol[Payload]):  # type: ignore[misc]
     def render(self, view: CardView) -> Payload: ...
 
 
-class MessageConnector(Protocol[Payload]):  # type: ignore[misc]
+class MessageConnector(PostFinder, Protocol[Payload]):  # type: ignore[misc]
     """Post, reply and edit in a stored conversation; failures raise DeliveryError.
     `limit` is the request's time limit in seconds; `mark` what a post carries about its
     delivery; `find_post` looks an earlier post up by it (bot.channels.maybe_sent)."""
-
-    can_find: bool
 
     async def post(
         self, ref: ConversationRef, payload: Payload, *, limit: float, mark: PostMark
@@ -78,18 +75,6 @@ class MessageConnector(Protocol[Payload]):  # type: ignore[misc]
         mark: PostMark,
     ) -> str | None:
         """A reply in the thread of message `parent_id`; its id."""
-        ...
-
-    async def find_post(
-        self,
-        ref: ConversationRef,
-        *,
-        key: str,
-        since: datetime,
-        parent_id: str | None,
-        limit: float,
-    ) -> str | None:
-        """The bot's message posted with `key` since `since` (under `parent_id`), if any."""
         ...
 
     async def update(

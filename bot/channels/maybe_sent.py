@@ -70,7 +70,9 @@ class PostFinder(Protocol):
         since: datetime,
         parent_id: str | None,
         limit: float,
-    ) -> str | None: ...
+    ) -> str | None:
+        """The bot's message posted with `key` since `since` (under `parent_id`), if any."""
+        ...
 
 
 class InFlightStore(Protocol):
