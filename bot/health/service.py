@@ -8,14 +8,15 @@ DigestView.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.ask.catalog import Catalog
-from bot.health.digest import collect, digest_view
+from bot.health.digest import STATE_LOOKBACK, DigestData, collect, digest_view
 from bot.health.hints import ErrorHints
-from bot.health.kpis import JobHealth, check_catalog, job_health
+from bot.health.kpis import JobHealth, check_catalog, job_health, job_states
 from bot.health.open_alerts import OpenAlertSource
 from bot.models import Clock
 from bot.views.digest import DigestView
@@ -33,6 +34,9 @@ class NoSuchJob:
     target: str
     window: timedelta
     known: tuple[str, ...]
+
+
+T = TypeVar("T")
 
 
 class HealthService:
@@ -66,14 +70,36 @@ class HealthService:
         jobs = await job_health(self._workspace, self._catalog, span)
         found = find_job(jobs, target)
         if found is None:
+            held = await self._held_job(target, span)
+            if held is not None:
+                return held
             return NoSuchJob(target, window, tuple(sorted(job.app for job in jobs)))
         data = await collect(self._workspace, self._catalog, span, job=found.job_id)
         return digest_view(data, now=now, title=f"Health: {found.app}", hints=self._hints)
+
+    async def _held_job(self, target: str, span: tuple[datetime, datetime]) -> DigestView | None:
+        """An app paused, deleted or quarantined (AuditLogs, STATE_LOOKBACK) that logged
+        nothing in the window: its state, rather than "no such job"."""
+        now = span[1]
+        states = await job_states(self._workspace, self._catalog, (now - STATE_LOOKBACK, now))
+        state = find_named(states, target, lambda s: (s.app,))
+        if state is None or state.state == "Running":
+            return None
+        data = DigestData(
+            period=span, current=(), previous=(), errors=(), per_day=(), states=(state,)
+        )
+        return digest_view(data, now=now, title=f"Health: {state.app}", hints=self._hints)
 
 
 def find_job(jobs: list[JobHealth], target: str) -> JobHealth | None:
     """The job whose id or app name is `target`, else the one that starts with it, else the
     only one that contains it (case-insensitive)."""
+    return find_named(jobs, target, lambda job: (job.job_id, job.app))
+
+
+def find_named(items: Sequence[T], target: str, names: Callable[[T], Sequence[str]]) -> T | None:
+    """The item one of whose `names` is `target`, else the one with a name that starts with
+    it, else the only one with a name that contains it (case-insensitive)."""
     key = target.strip().casefold()
     if not key:
         return None
@@ -82,7 +108,7 @@ def find_job(jobs: list[JobHealth], target: str) -> JobHealth | None:
         lambda text: text.startswith(key),
         lambda text: key in text,
     ):
-        matches = [j for j in jobs if test(j.job_id.casefold()) or test(j.app.casefold())]
+        matches = [i for i in items if any(test(name.casefold()) for name in names(i))]
         if len(matches) == 1:
             return matches[0]
     return None

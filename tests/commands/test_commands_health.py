@@ -64,6 +64,20 @@ async def test_health_of_one_app_has_its_cycles(chat: ChatHarness) -> None:
     assert "Success / Failure / Skipped / Warning" in reply.card_text
 
 
+async def test_health_of_a_paused_app_that_logged_nothing_says_it_is_paused(
+    chat: ChatHarness,
+) -> None:
+    reply = await chat.say(f"health {STILL_PAUSED_APP.split()[0].lower()}")
+    view = reply.view
+    assert isinstance(view, DigestView), reply.text
+    assert view.title == f"Health: {STILL_PAUSED_APP}"
+    (job,) = view.jobs
+    assert (job.app, job.status, job.events) == (STILL_PAUSED_APP, "paused", 0)
+    assert job.state_since is not None
+    assert job.state_by
+    assert "1 paused job" in view.summary
+
+
 async def test_a_window_and_unknown_names_are_answered_plainly(chat: ChatHarness) -> None:
     week = await chat.say("health servicenow 7d")
     assert isinstance(week.view, DigestView)
