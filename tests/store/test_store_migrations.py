@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -13,8 +15,8 @@ from sqlalchemy.exc import StatementError
 
 from bot.errors import ConfigError
 from bot.settings import Settings
-from bot.store import StoreUnavailableError
-from bot.store.engine import parse_database_url
+from bot.store import StoreUnavailableError, revision
+from bot.store.engine import create_engine, parse_database_url
 from bot.store.migrate import (
     alembic_config,
     current_revision,
@@ -69,6 +71,49 @@ async def test_reopening_keeps_the_data_and_migrates_nothing(database: Database)
         await again.ping()
     finally:
         await again.close()
+
+
+def test_the_head_read_from_the_files_is_alembics() -> None:
+    assert revision.head() == head_revision()
+
+
+async def test_at_head_only_when_the_database_is(database: Database) -> None:
+    engine = create_engine(database.url, schema=database.schema)
+    try:
+        assert not await revision.at_head(engine)  # a new database: no version table
+        await upgrade(engine, "0013")
+        assert not await revision.at_head(engine)
+        await upgrade(engine)
+        assert await revision.at_head(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_behind_database_is_migrated_when_opened(database: Database) -> None:
+    engine = create_engine(database.url, schema=database.schema)
+    await upgrade(engine, "0012")
+    await engine.dispose()
+    store = await database.open()
+    try:
+        assert await current_revision(store.engine) == head_revision()
+    finally:
+        await store.close()
+
+
+def test_opening_a_database_at_head_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    script = (
+        "import asyncio, sys\n"
+        "from bot.store.sql import open_store\n"
+        "async def main():\n"
+        f"    store = await open_store({url!r})\n"
+        "    await store.close()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    again = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False"), again.stderr
 
 
 async def test_naive_datetimes_are_refused(store: SqlStore) -> None:

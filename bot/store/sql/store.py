@@ -20,9 +20,9 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.models import AlertInstance, ConversationRef, DimensionState, OutboxItem, RuleHealth
-from bot.store import migrate
 from bot.store.base import RuleState, SlotTakenError, Store, StoreOperations, TakeoverHook
 from bot.store.engine import READ_ONLY, create_engine
+from bot.store.revision import at_head
 from bot.store.schema import EvaluationRow
 from bot.store.sql._common import reuse, unavailable
 from bot.store.sql.alerts import AlertSql
@@ -51,7 +51,10 @@ async def open_store(
     try:
         if migrate_schema:
             with unavailable():
-                await migrate.upgrade(engine)
+                if not await at_head(engine):
+                    from bot.store import migrate  # Alembic: only when there is work
+
+                    await migrate.upgrade(engine)
     except BaseException:
         await engine.dispose()
         raise
