@@ -10,8 +10,10 @@ replicas post through their real Teams notifier to a fake Bot Connector on loopb
 (tests/channels/teams/fake_connector.py, which follows the Bot Connector REST API),
 which counts every post.
 
-After a cycle the connector holds the first post of the next cycle's first rule
-unanswered (the card names its slot): a fan-out is in flight. The test finds, in the
+After a cycle the connector holds a post of the first rule's slot unanswered (the card
+names its slot), the first one made while that period's later slots are still to come
+(on a loaded machine a fan-out can come late in its period: a later one is then held):
+a fan-out is in flight. The test finds, in the
 database, the replica holding that conversation's lease (and the item's), checks the
 rule slots of that cycle are only partly evaluated, and kills that replica with
 SIGKILL. The other two go on; the held conversation is taken over when its lease
@@ -44,6 +46,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +55,7 @@ import pytest
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.alerts.slots import next_slot, slot_offset
+from bot.alerts.slots import slot_at, slot_offset
 from bot.models import ChannelKind, OutboxStatus, Subscription
 from bot.store.sql import open_store
 from tests.channels.teams.fake_connector import FakeConnector
@@ -72,6 +75,9 @@ CONVERSATIONS = tuple(f"19:replicas-{n}@thread.tacv2" for n in range(4))
 #: A conversation's lease: the survivors take the dead replica's over once it expires.
 #: Teams' time for one delivery is a share of it (30 / 10 * 0.8 = 2.4 s).
 LEASE_SECONDS = 30
+#: A post is held only this long or more before its period's last slot, so the kill (0.3 s
+#: after the hold) lands before that slot is evaluated.
+MID_CYCLE_MARGIN = timedelta(seconds=1.5)
 EVALUATED = re.compile(r"^rule (\S+) evaluated at (\S+):")
 TOOK_OVER = re.compile(r"^took over conversation (\S+) from ")
 #: The alert card's fallback text (cards/alert.json) names the alert.
@@ -114,18 +120,20 @@ def offset(rule_id: str) -> timedelta:
 
 
 class HoldingConnector(FakeConnector):
-    """The fake Bot Connector; once armed with a text, the first channel post whose card
-    says it is held unanswered."""
+    """The fake Bot Connector; once armed with a test of a post's body (run in a worker
+    thread: it may read the database), the first channel post it accepts is held
+    unanswered."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.armed: str | None = None
+        self.armed: Callable[[dict[str, Any]], bool] | None = None
         self.holding = threading.Event()
         self.held: dict[str, Any] | None = None
 
     async def _create(self, request: web.Request) -> web.Response:
         body = await request.json()
-        if self.armed and self.held is None and self.armed in json.dumps(body):
+        armed = self.armed
+        if armed and self.held is None and await asyncio.to_thread(armed, body):
             self.held = body
             self.holding.set()
             await asyncio.sleep(3600)  # never answered: its replica is killed meanwhile
@@ -322,10 +330,10 @@ def _cycles(database: Database) -> int:
 
 
 def _kill_mid_fan_out(replicas: list[Replica], database: Database, fake: HoldingConnector) -> Kill:
-    """Hold the first post of the first rule's next slot; kill the replica posting it."""
-    slot = next_slot(datetime.now(UTC), frequency=PERIOD, offset=offset(RULES[0]))
-    fake.armed = f"{slot:%Y-%m-%dT%H:%M:%S.%f}"[:-3]  # the Slot the card shows
-    wait_until(fake.holding.is_set, "a post held in flight", 25, _logs(replicas))
+    """Hold a post of the first rule's slot made while the period's later slots are still
+    to come; kill the replica posting it."""
+    fake.armed = partial(_mid_cycle_post, database)
+    wait_until(fake.holding.is_set, "a post held in flight", 60, _logs(replicas))
     time.sleep(0.3)  # the replica's other posts of this fan-out are answered and recorded
     assert fake.held is not None
     conversation, alert_id = card_key(fake.held)
@@ -392,6 +400,20 @@ def _problems(
     if takeovers < 1:
         problems.append("no survivor counted taking over the dead replica's conversation")
     return problems
+
+
+def _mid_cycle_post(database: Database, body: dict[str, Any]) -> bool:
+    """A post of the first rule's current slot, made at least MID_CYCLE_MARGIN before the
+    period's last slot, while some of the period's slots are evaluated and some not. On a
+    loaded machine a fan-out can come late in its period; then a later period's is held."""
+    now = datetime.now(UTC)
+    first = slot_at(now, frequency=PERIOD, offset=offset(RULES[0]))
+    if f"{first:%Y-%m-%dT%H:%M:%S.%f}"[:-3] not in json.dumps(body):  # the Slot on the card
+        return False
+    cycle = {(rule, first - offset(RULES[0]) + offset(rule)) for rule in RULES}
+    if now > max(slot for _, slot in cycle) - MID_CYCLE_MARGIN:
+        return False
+    return 0 < len(cycle & set(database.slots())) < len(cycle)
 
 
 def _slot_problems(
