@@ -209,7 +209,8 @@ async def test_this_was_me_on_a_dm_shown_before_another_event_joined_is_asked_ag
     answered = await bot.store.get_notice(notice.id)
     assert answered is not None
     assert answered.answer is Answer.WAS_ME
-    assert "you said this was you" in json.dumps(bot.dm().blocks)
+    # The DM is edited after the answer is recorded (and audited): wait for it.
+    assert await eventually(lambda: "you said this was you" in json.dumps(bot.dm().blocks))
     assert await bot.store.list_alerts() == []
 
 
