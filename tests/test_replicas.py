@@ -61,7 +61,7 @@ from bot.store.sql import open_store
 from tests.channels.teams.fake_connector import FakeConnector
 from tests.store.conftest import _probe
 from tests.support.alerting import POSTGRES_URL, ROOT
-from tests.test_restart import _channel, _free_port, on_loopback
+from tests.test_restart import _announces_a_repeat, _channel, _free_port, on_loopback
 
 pytestmark = pytest.mark.slow
 
@@ -139,9 +139,14 @@ class HoldingConnector(FakeConnector):
             await asyncio.sleep(3600)  # never answered: its replica is killed meanwhile
         return await super()._create(request)
 
-    def posted(self) -> Counter[tuple[str, int]]:
-        """How many times each (conversation, alert) card was posted and answered."""
-        return Counter(card_key(call.body) for call in self.of_kind("create"))
+    def posted(self, *, announced: bool = True) -> Counter[tuple[str, int]]:
+        """How many times each (conversation, alert) card was posted and answered; without
+        the posts made again saying they may repeat an earlier one, unless `announced`."""
+        return Counter(
+            card_key(call.body)
+            for call in self.of_kind("create")
+            if announced or not _announces_a_repeat(call.body)
+        )
 
 
 class Replica:
@@ -497,9 +502,11 @@ def _delivery_problems(
     if told != {(c, a) for c in CONVERSATIONS for a, *_ in alerts}:
         problems.append("not every alert was handed to every conversation")
     posted = fake.posted()
-    twice = sorted(key for key, count in posted.items() if count > 1)
-    if twice:
-        problems.append(f"cards posted more than once: {twice[:5]}")
+    # A post accepted just as its replica died, before the outbox recorded it, is made
+    # again saying it may repeat (Teams has no idempotency key): only unannounced count.
+    twice = sorted(key for key, count in fake.posted(announced=False).items() if count > 1)
+    if twice or any(count > 2 for count in posted.values()):
+        problems.append(f"cards posted more than once: {twice[:5] or posted.most_common(3)}")
     if set(posted) != told:
         problems.append(f"cards never posted: {sorted(told - set(posted))[:5]}")
     if kill.held not in posted:
