@@ -14,14 +14,12 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from pydantic import SecretStr
 
 from bot import messages
 from bot.app import create_app
@@ -38,39 +36,22 @@ from tests.channels.slack.test_slack_app import (
     READER,
     SECRET,
     SLACK_CONVERSATION,
+    _clean_environment,  # noqa: F401 - an autouse fixture, used here too
     eventually,
 )
+from tests.channels.slack.test_slack_app import settings as app_settings
 from tests.channels.teams.conftest import MakeClient
 from tests.notices.test_notices_answers import JOINED
-from tests.support.alerting import CATALOG, DEMO_NOW, sqlite_url
 from tests.support.slack import FakeSlack
 from tests.support.slack_requests import SlackRequests, button
 
 ALEX_SLACK = "U0ALEX0001"
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("ALERTBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-
-
 def settings(tmp_path: Path, slack: FakeSlack) -> Settings:
-    return Settings(
-        _env_file=None,
-        database_url=sqlite_url(tmp_path / "alertbot.db"),
-        rules_path=CATALOG,
-        demo_now=DEMO_NOW,
-        rules_reload_seconds=0,
-        scheduler_enabled=False,
-        slack_bot_token=SecretStr(slack.state.bot_token),
-        slack_signing_secret=SecretStr(SECRET),
-        slack_mode="http",
-        slack_api_url=slack.api_url,
-        slack_admin_usergroup_ids=("S0ADMINS01",),
-        notices_enabled=True,
+    """The Slack app's settings, with notices on and no Entra admins."""
+    return app_settings(tmp_path, slack).model_copy(
+        update={"admin_object_ids": (), "notices_enabled": True}
     )
 
 
