@@ -336,6 +336,7 @@ async def _delivery_ctx(
             yield
     finally:
         await dispatcher.stop()
+        await teams.close()
 
 
 async def _health_ctx(

@@ -8,6 +8,7 @@ imports it, so moving to the Microsoft 365 Agents SDK later changes this package
     conversations.py     Teams ids, kinds, tenants and callers; stored references
     payloads.py          card attachments, invoke answers, the cards already shown
     connector.py         post, reply and edit through the Bot Connector REST API
+    transport.py         connector clients over one aiohttp session, plain JSON as it is
     notifier.py          the shared delivery policy (bot.channels.delivery) over Teams cards
     pacing.py            Teams' rate limits, per conversation and per app
     cards/               the Adaptive Card renderer of the views, its templates and size limit
@@ -33,6 +34,7 @@ from bot.channels.teams.connector import Connector
 from bot.channels.teams.http import TEAMS_ENDPOINT, TeamsEndpoint, add_routes
 from bot.channels.teams.notifier import CardConnector, TeamsNotifier
 from bot.channels.teams.pacing import Pacer
+from bot.channels.teams.transport import Transport
 from bot.commands.access import EdgeGate
 from bot.commands.base import Router
 from bot.models import ChannelKind
@@ -58,10 +60,15 @@ class TeamsChannel:
         self.identity = identity
         if identity.authenticated:
             keys.install()
-        self.adapter = adapter if adapter is not None else build_adapter(identity)
+        self.transport = Transport()
+        self.adapter = adapter if adapter is not None else build_adapter(identity, self.transport)
         self.pacer = pacer or Pacer()
         self.shown = ShownMessages()
         self.connector = Connector(self.adapter, app_id=identity.app_id)
+
+    async def close(self) -> None:
+        """Close the connections to the Bot Connector (at shutdown)."""
+        await self.transport.close()
 
     def endpoint(
         self,

@@ -5,7 +5,7 @@ SingleTenant (app id, password, tenant) by default; MultiTenant; or UserAssigned
 user-assigned managed identity whose client id is the bot's app id, and its tenant).
 An empty app id turns authentication off: for local use only (the Agents Playground).
 
-Four changes to botbuilder's defaults, all because of how it talks to the Bot Connector:
+Five changes to botbuilder's defaults, all because of how it talks to the Bot Connector:
 - credentials are cached per (app, scope, authority), since botbuilder makes new ones per
   turn and each new one fetches a new token;
 - connector and user-token clients are reused per (app, service URL, audience) instead of
@@ -15,6 +15,9 @@ Four changes to botbuilder's defaults, all because of how it talks to the Bot Co
 - their token is acquired in a worker thread (`_TokenInThread`) before a connector client
   is made, since botbuilder's `get_access_token` is a blocking MSAL/HTTP call made on the
   event loop (hourly, 1-10 s);
+- connector clients send through one aiohttp session, with plain JSON left as it is
+  (transport.py), instead of `requests` in a worker thread and msrest's node-by-node copy
+  of every card;
 - connector clients get a short timeout and no retries of their own (`tune_client`),
   since msrest would otherwise retry 5xx answers for minutes inside one delivery: the
   outbox decides about retries, honouring Retry-After.
@@ -42,6 +45,8 @@ from botframework.connector.auth import (
     JwtTokenValidation,
     ServiceClientCredentialsFactory,
 )
+
+from bot.channels.teams.transport import Transport, use_aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -164,23 +169,26 @@ def _expiry(token: str) -> float:
 class _ReusedClients(ConfigurationBotFrameworkAuthentication):  # type: ignore[misc]
     """botbuilder's authentication, with its connector and user-token clients reused."""
 
-    def __init__(self, configuration: Any, *, credentials_factory: Any) -> None:
+    def __init__(
+        self, configuration: Any, *, credentials_factory: Any, transport: Transport
+    ) -> None:
         super().__init__(configuration, credentials_factory=credentials_factory)
         self._connectors: _Bounded = _Bounded()
         self._token_clients: _Bounded = _Bounded()
+        self.transport = transport
 
     async def authenticate_request(self, activity: Any, auth_header: str) -> Any:
         result = await super().authenticate_request(activity, auth_header)
         if result.connector_factory is not None:
             app_id = _app_id(result.claims_identity)
             result.connector_factory = _ReusedConnectors(
-                result.connector_factory, app_id, self._connectors
+                result.connector_factory, app_id, self._connectors, self.transport
             )
         return result
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> Any:
         inner = super().create_connector_factory(claims_identity)
-        return _ReusedConnectors(inner, _app_id(claims_identity), self._connectors)
+        return _ReusedConnectors(inner, _app_id(claims_identity), self._connectors, self.transport)
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> Any:
         key = (_app_id(claims_identity),)
@@ -194,16 +202,17 @@ class _ReusedClients(ConfigurationBotFrameworkAuthentication):  # type: ignore[m
 class _ReusedConnectors(ConnectorFactory):  # type: ignore[misc]
     """A connector factory that hands out the client made earlier for the same key."""
 
-    def __init__(self, inner: Any, app_id: str, made: _Bounded) -> None:
+    def __init__(self, inner: Any, app_id: str, made: _Bounded, transport: Transport) -> None:
         self._inner = inner
         self._app_id = app_id
         self._made = made
+        self._transport = transport
 
     async def create(self, service_url: str, audience: str | None = None) -> Any:
         key = (self._app_id, service_url, audience or "")
         client = self._made.get(key)
         if client is None:
-            client = await self._inner.create(service_url, audience)
+            client = use_aiohttp(await self._inner.create(service_url, audience), self._transport)
             self._made.put(key, client)
         return client
 
@@ -230,11 +239,14 @@ def _app_id(claims_identity: ClaimsIdentity | None) -> str:
     return str(JwtTokenValidation.get_app_id_from_claims(claims) or "")
 
 
-def build_adapter(identity: BotIdentity) -> Any:
-    """botbuilder's CloudAdapter for `identity` (raises if the identity is incomplete)."""
+def build_adapter(identity: BotIdentity, transport: Transport | None = None) -> Any:
+    """botbuilder's CloudAdapter for `identity` (raises if the identity is incomplete),
+    its connector clients sending through `transport` (a new one if not given)."""
     configuration = _Configuration(identity)
     credentials = _CachedCredentials(ConfigurationServiceClientCredentialFactory(configuration))
-    authentication = _ReusedClients(configuration, credentials_factory=credentials)
+    authentication = _ReusedClients(
+        configuration, credentials_factory=credentials, transport=transport or Transport()
+    )
     return CloudAdapter(authentication)
 
 
