@@ -7,7 +7,15 @@ harness's CPU is not counted. Per command: CPU per turn (sequential turns in one
 chat), then the wall time of each turn with `--concurrent` conversations sending at once
 (p50, p99): a turn's HTTP answer comes once the bot has sent its reply to the connector.
 
-    .venv/bin/python -m benchmarks.command_cpu [--turns 40] [--concurrent 50]
+Two loads at `--concurrent` conversations:
+- a burst: every conversation sends at the same instant. Its replies are paced by the
+  per-app limit (Teams' ~50 a second, kept at 40: bot.channels.teams.pacing), so the
+  last of 50 replies cannot leave before ~1.2 s whatever the bot's CPU;
+- steady: each conversation sends every `--every` seconds (open loop, start times
+  spread at random, ~25 turns a second in all for 50 conversations every 2 s), for
+  `--seconds`: the bot's overhead per turn while 50 conversations are busy at once.
+
+    .venv/bin/python -m benchmarks.command_cpu [--turns 40] [--concurrent 50] [--every 2]
 
 Goals (issue 14): ≤ 5 ms CPU for help/alerts/rules, ≤ 30 ms plus the KQL for a question,
 p99 < 50 ms of bot overhead at 50 concurrent conversations. A script that prints figures,
@@ -19,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -52,7 +61,40 @@ async def turn(session: aiohttp.ClientSession, endpoint: str, body: dict[str, An
     return time.perf_counter() - started
 
 
-async def measure(turns: int, concurrent: int) -> list[tuple[str, float, float, float]]:
+def percentiles(walls: list[float]) -> tuple[float, float]:
+    """p50 and p99 of `walls`."""
+    ordered = sorted(walls)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.99 * len(ordered)))]
+
+
+async def steady(
+    session: aiohttp.ClientSession,
+    endpoint: str,
+    bodies: list[dict[str, Any]],
+    *,
+    every: float,
+    seconds: float,
+) -> list[float]:
+    """Each body sent every `every` s for `seconds`, on a fixed schedule (open loop)."""
+    walls: list[float] = []
+    start = time.perf_counter()
+
+    async def conversation(body: dict[str, Any]) -> None:
+        due = start + random.uniform(0, every)
+        tasks = []
+        while due < start + seconds:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(turn(session, endpoint, body)))
+            due += every
+        walls.extend(await asyncio.gather(*tasks))
+
+    await asyncio.gather(*(conversation(body) for body in bodies))
+    return walls
+
+
+async def measure(
+    turns: int, concurrent: int, every: float, seconds: float
+) -> list[tuple[str, float, float, float, float, float]]:
     fake = FakeConnector()
     connector = TestServer(fake.app(), host="127.0.0.1")
     await connector.start_server()
@@ -89,11 +131,14 @@ async def measure(turns: int, concurrent: int) -> list[tuple[str, float, float, 
                     message(service_url, text, conversation=f"a:bench-{text[:5]}-{n}")
                     for n in range(concurrent)
                 ]
-                walls = sorted(
+                burst = percentiles(
                     await asyncio.gather(*(turn(session, bot.endpoint, b) for b in bodies))
                 )
-                p99 = walls[min(len(walls) - 1, round(0.99 * len(walls)))]
-                rows.append((text, cpu, statistics.median(walls), p99))
+                await asyncio.sleep(1.5)  # the per-app pacing window empties
+                calm = percentiles(
+                    await steady(session, bot.endpoint, bodies, every=every, seconds=seconds)
+                )
+                rows.append((text, cpu, *burst, *calm))
     finally:
         await bot.stop()
         await connector.close()
@@ -104,14 +149,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=40, help="sequential turns per command")
     parser.add_argument("--concurrent", type=int, default=50, help="conversations at once")
+    parser.add_argument("--every", type=float, default=2.0, help="steady: s between turns")
+    parser.add_argument("--seconds", type=float, default=10.0, help="steady: for how long")
     options = parser.parse_args()
-    rows = asyncio.run(measure(options.turns, options.concurrent))
-    print(f"bot CPU per turn ({options.turns} turns), wall at {options.concurrent} at once")
+    rows = asyncio.run(measure(options.turns, options.concurrent, options.every, options.seconds))
+    rate = options.concurrent / options.every
+    print(
+        f"bot CPU per turn ({options.turns} turns); wall ms at {options.concurrent} "
+        f"conversations: all at once (burst), and each every {options.every:g} s "
+        f"({rate:g} turns/s, steady)"
+    )
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"| {'command':34} | {'CPU ms':>7} | {'p50 ms':>7} | {'p99 ms':>7} |")
-    print(f"|{'-' * 36}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
-    for text, cpu, p50, p99 in rows:
-        print(f"| {text:34} | {cpu * 1e3:7.1f} | {p50 * 1e3:7.0f} | {p99 * 1e3:7.0f} |")
+    heads = ("CPU ms", "burst p50", "burst p99", "steady p50", "steady p99")
+    print(f"| {'command':34} | " + " | ".join(f"{h:>10}" for h in heads) + " |")
+    print(f"|{'-' * 36}|" + "|".join("-" * 12 for _ in heads) + "|")
+    for text, *figures in rows:
+        cells = [f"{figures[0] * 1e3:10.1f}", *(f"{f * 1e3:10.0f}" for f in figures[1:])]
+        print(f"| {text:34} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.teams.cards import MAX_CARD_BYTES, CardRenderer, CardTooLargeError, card_bytes
+from bot.channels.teams.cards import (
+    MAX_CARD_BYTES,
+    CardRenderer,
+    CardTooLargeError,
+    card_bytes,
+    render,
+)
 from bot.command_help import COMMANDS
 from bot.views import help_view
 from bot.views.model import CardView
@@ -52,3 +58,15 @@ def test_a_card_that_cannot_shrink_enough_is_an_error() -> None:
     tiny = CardRenderer(max_bytes=500)
     with pytest.raises(CardTooLargeError, match="HelpCardView"):
         tiny.render(help_view(COMMANDS))
+
+
+def test_a_view_seen_again_gets_the_card_kept_for_it() -> None:
+    renderer = CardRenderer()
+    first = {name: renderer.render(view) for name, view in SAMPLES.items()}
+    again = {name: renderer.render(view.model_copy(deep=True)) for name, view in SAMPLES.items()}
+    kept = list(SAMPLES)[-render.CACHED_CARDS :]
+    assert all(again[name] is first[name] for name in kept)  # an equal view: the same card
+    assert all(again[name] == renderer.bind(SAMPLES[name]) for name in SAMPLES)
+    assert len(renderer._cards) <= render.CACHED_CARDS
+    changed = SAMPLES["alert-firing"].model_copy(update={"title": "Another title"})
+    assert renderer.render(changed) == renderer.bind(changed) != first["alert-firing"]

@@ -8,6 +8,7 @@ cannot serialize). The edge serializes them with `serializer_helper`.
 
 from __future__ import annotations
 
+import copy
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -23,7 +24,16 @@ ERROR: Final = "application/vnd.microsoft.error"
 
 
 def card_attachment(card: Card) -> Any:
-    return Attachment(content_type=ADAPTIVE_CARD, content=card)
+    return _CardAttachment(content_type=ADAPTIVE_CARD, content=card)
+
+
+class _CardAttachment(Attachment):  # type: ignore[misc]
+    """A card attachment. The card is not changed once rendered, so a deep copy of the
+    attachment shares it: botbuilder deep-copies every activity a turn sends, which was
+    up to a tenth of a command's CPU for a large card."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _CardAttachment:
+        return copy.copy(self)
 
 
 class _TextInvokeResponse(Model):

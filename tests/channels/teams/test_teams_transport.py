@@ -3,6 +3,7 @@ msrest's own serializer and requests-based sender would make, and the same error
 
 from __future__ import annotations
 
+import copy
 import enum
 import json
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from msrest import Serializer
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.channels.teams import transport
+from bot.channels.teams.payloads import card_attachment
 from bot.channels.teams.transport import Transport, use_aiohttp
 from tests.channels.teams.fake_connector import FakeConnector
 
@@ -78,8 +80,7 @@ CARD = {
     ],
 )
 def test_the_body_is_what_msrest_would_send(content: Any) -> None:
-    client = ConnectorClient(MicrosoftAppCredentials("", ""), base_url="http://x")
-    ours = use_aiohttp(client, Transport())._serialize
+    ours = _ours()
     activity = _activity(content)
     expected = Serializer(MODELS).body(activity, "Activity")
     assert json.dumps(ours.body(activity, "Activity"), sort_keys=True) == json.dumps(
@@ -143,3 +144,21 @@ async def test_requests_errors_and_shutdown_against_the_connector() -> None:
         await client.conversations.send_to_conversation("a:c1", _activity(CARD), timeout=2)
     await shared.close()
     assert shared._session is None
+
+
+def test_a_copied_activity_shares_its_card_and_sends_the_same() -> None:
+    activity = _activity(None)
+    activity.attachments = [card_attachment(CARD)]
+    copied = copy.deepcopy(activity)
+    assert copied.attachments[0] is not activity.attachments[0]
+    assert copied.attachments[0].content is CARD
+    for serializer in (Serializer(MODELS), _ours()):
+        assert serializer.body(copied, "Activity") == Serializer(MODELS).body(
+            _activity(CARD), "Activity"
+        )
+
+
+def _ours() -> Serializer:
+    client = ConnectorClient(MicrosoftAppCredentials("", ""), base_url="http://x")
+    serializer: Serializer = use_aiohttp(client, Transport())._serialize
+    return serializer

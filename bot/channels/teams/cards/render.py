@@ -1,12 +1,15 @@
 """Render a view as an Adaptive Card with its template from templates/, under Teams' size limit.
 
 The renderer is built once (it reads the templates) and is otherwise pure: the same
-view always gives the same card.
+view always gives the same card. So the last few cards are kept, by the view's JSON: the
+same help, rules or alert list costs nothing the second time. A card is never changed
+once rendered (whoever sends it shares it).
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Final
 
@@ -23,6 +26,8 @@ TEMPLATES_DIR: Final = cards_dir()
 MAX_CARD_BYTES: Final = 28 * 1024
 #: Shrinking halves the biggest part each time; this bounds the loop on any input.
 _MAX_SHRINKS: Final = 64
+#: Cards kept for views seen again (each well under MAX_CARD_BYTES).
+CACHED_CARDS: Final = 32
 
 Card = dict[str, Any]
 
@@ -47,6 +52,7 @@ class CardRenderer:
             for path in sorted(templates_dir.glob("*.json"))
         }
         self.max_bytes = max_bytes
+        self._cards: OrderedDict[tuple[type[CardView], str], Card] = OrderedDict()
 
     @property
     def template_names(self) -> list[str]:
@@ -54,6 +60,18 @@ class CardRenderer:
 
     def render(self, view: CardView) -> Card:
         """The Adaptive Card for `view`, shrunk until it is at most `max_bytes`."""
+        key = (type(view), view.model_dump_json())
+        card = self._cards.get(key)
+        if card is None:
+            card = self._render(view)
+            self._cards[key] = card
+            if len(self._cards) > CACHED_CARDS:
+                self._cards.popitem(last=False)
+        else:
+            self._cards.move_to_end(key)
+        return card
+
+    def _render(self, view: CardView) -> Card:
         current: CardView | None = view
         for _ in range(_MAX_SHRINKS):
             if current is None:
