@@ -7,7 +7,8 @@ and never wait longer than the window when the workspace is idle (group commit).
 
 A sender gets the gathered queries and sets each one's future (a result or an exception),
 or hands one back with `retry` (after a 429); one it does neither for gets a RuntimeError,
-so no caller waits for ever.
+so no caller waits for ever. If `place()` itself fails, the batch it would have admitted
+gets that error and the queries behind it are still sent.
 """
 
 from __future__ import annotations
@@ -98,21 +99,33 @@ class Coalescer:
 
     async def _drain(self) -> None:
         taken: list[tuple[PendingQuery, int]] = []
+        admitted = False
         try:
             async with self._place():
-                self._waiting -= 1
-                batch = self._pending[: self._max_batch]
-                del self._pending[: len(batch)]
-                taken = [(item, item.attempts) for item in batch]
-                self._kick()
-                if batch:
-                    await self._send(batch)
+                admitted = True
+                taken = self._take()
+                if taken:
+                    await self._send([item for item, _ in taken])
         except BaseException as error:
+            if not admitted and isinstance(error, Exception):
+                # The limiter refused this drain: the batch it was for gets the refusal
+                # (another drain could be refused alike), and the rest get drains.
+                taken = self._take()
+            elif not admitted:
+                self._waiting -= 1  # cancelled while waiting: close() fails the pending
             self._fail(taken, error)
             if not isinstance(error, Exception):
                 raise
         finally:
             self._fail(taken, RuntimeError("the batch sent no answer for it"))
+
+    def _take(self) -> list[tuple[PendingQuery, int]]:
+        """This drain's batch, out of the pending queries; drains for the rest."""
+        self._waiting -= 1
+        batch = self._pending[: self._max_batch]
+        del self._pending[: len(batch)]
+        self._kick()
+        return [(item, item.attempts) for item in batch]
 
     @staticmethod
     def _fail(taken: Sequence[tuple[PendingQuery, int]], error: BaseException) -> None:
