@@ -10,48 +10,38 @@ the chat channels (default: each outbox item goes to its channel's notifier), th
 or a file.
 
 The configured workspace and the bot's clock come from bot.workspace.factory (which the
-command line uses without this module).
+command line uses without this module); the chat side is wired in bot.chat_wiring, the
+rules and their schedule in bot.rule_wiring, notices in bot.notice_wiring.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
-from time import monotonic
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
-from bot.alerts.pipeline import AlertPipeline, Evaluation
-from bot.alerts.reload import RuleBook, RuleReloader
-from bot.alerts.rule_model import Rule
-from bot.alerts.rules import load_rules
-from bot.alerts.scheduler import RuleScheduler
-from bot.alerts.state import QueryFailure
+from bot.alerts.pipeline import AlertPipeline
+from bot.alerts.reload import RuleBook
 from bot.ask.catalog import Catalog, load_catalog
-from bot.ask.chat import ChatAnswers
-from bot.ask.service import Asker
 from bot.azure_monitor import setup as azure_monitor
 from bot.azure_monitor.webhook import add_routes as add_azure_monitor_routes
-from bot.channels.presenter import AlertPresenter
-from bot.channels.teams import TEAMS_ENDPOINT, BotIdentity, TeamsChannel
+from bot.channels.teams import BotIdentity, TeamsChannel
 from bot.channels.teams import add_routes as add_teams_routes
 from bot.channels.teams.cards import CardRenderer
 from bot.channels.teams.pacing import APP_WINDOWS, Pacer
-from bot.commands.access import AccessPolicy, EdgeGate, GraphGroupMembership
-from bot.commands.router import CommandRouter
+from bot.chat_wiring import alert_presenter, chat_ctx
 from bot.edge import EDGE, Edge, EdgeLimits
 from bot.errors import ConfigError
 from bot.health.hints import ErrorHints, load_hints
 from bot.health.open_alerts import OpenAlertSource
 from bot.health.scheduler import DigestScheduler
 from bot.health.service import HealthService
-from bot.logs import log_context
 from bot.metrics import BotMetrics, CountingNotifier, TimedWorkspace
-from bot.models import ChannelKind, Clock, RuleHealth
+from bot.models import ChannelKind, Clock
 from bot.notice_wiring import (
     NOTICE_INTAKE,
     NOTICE_PARTS,
@@ -60,7 +50,6 @@ from bot.notice_wiring import (
     notice_reaches,
     notice_reminders,
 )
-from bot.notices.answers import NoticeAnswers
 from bot.notices.delivery import NoticeNotifier
 from bot.notices.intake import NoticeIntake
 from bot.notify import (
@@ -72,31 +61,27 @@ from bot.notify import (
     RoutingNotifier,
 )
 from bot.notify.dispatcher import worker_name
-from bot.settings import Settings, bot_identity_problems, evaluation_concurrency
-from bot.store import Store
+from bot.rule_wiring import load_rule_set, schedule_ctx
+from bot.settings import Settings, bot_identity_problems
 from bot.store.sql import open_store
-from bot.views import ASK_CHOOSE, LogAnalyticsTarget
 from bot.web import (
     CLOCK,
     DISPATCHER,
+    HEALTH,
     METRICS,
     PIPELINE,
     RULES,
-    SCHEDULER,
     SETTINGS,
     STORE,
     WORKSPACE,
     add_routes,
 )
 from bot.workspace.factory import bot_clock, open_workspace
-from bot.workspace.probe import empty_tables_probe
 
 if TYPE_CHECKING:  # Slack's SDK is imported only when Slack is configured
     from bot.channels.slack import SlackChannel
 
 log = logging.getLogger(__name__)
-
-HEALTH = web.AppKey("health", HealthService)
 
 CleanupCtx = Callable[[web.Application], AsyncIterator[None]]
 
@@ -106,17 +91,6 @@ QUERY_TIMEOUT_GRACE: Final = 15.0
 DISPATCH_BATCH: Final = 10
 #: Seconds one Teams delivery may take (pacing and requests), at most.
 TEAMS_DELIVERY_BUDGET: Final = 10.0
-
-
-def load_rule_set(settings: Settings) -> list[Rule]:
-    """The configured rules, checked as `alertbot rules validate` checks them.
-
-    Raises ConfigError with one `file:line:col: rule-id: message` line per problem.
-    """
-    with empty_tables_probe(translations=settings.cache_dir / "kql") as probe:
-        return load_rules(
-            [settings.rules_path], probe=probe, engine_gaps_are_errors=settings.workspace == "local"
-        )
 
 
 def bot_identity(settings: Settings) -> BotIdentity:
@@ -152,22 +126,6 @@ def shared_pacer(settings: Settings) -> Pacer:
     return pacer
 
 
-def log_analytics_target(settings: Settings) -> LogAnalyticsTarget | None:
-    """Where "Open in Log Analytics" leads; None (no button) unless both ids are set."""
-    if settings.azure_tenant_id and settings.azure_workspace_resource_id:
-        return LogAnalyticsTarget(settings.azure_tenant_id, settings.azure_workspace_resource_id)
-    return None
-
-
-def _presenter(app: web.Application) -> AlertPresenter:
-    return AlertPresenter(
-        store=app[STORE],
-        rules=app[RULES],
-        clock=app[CLOCK],
-        log_analytics=log_analytics_target(app[SETTINGS]),
-    )
-
-
 def build_notifier(
     app: web.Application,
     *,
@@ -180,7 +138,7 @@ def build_notifier(
         return FileNotifier(settings.notifier_file)
     if settings.notifier == "log":
         return LogNotifier()
-    presenter = _presenter(app)
+    presenter = alert_presenter(app)
     # Each delivery ends well within the dispatcher's limit per delivery (lease / batch).
     budget = min(TEAMS_DELIVERY_BUDGET, settings.outbox_lease_seconds / DISPATCH_BATCH * 0.8)
     notifiers: dict[ChannelKind, Notifier] = {
@@ -245,9 +203,9 @@ def create_app(
             _notices_ctx,
             partial(_delivery_ctx, notifier=notifier, teams=teams, renderer=renderer, slack=slack),
             partial(_health_ctx, catalog=health, hints=hints),
-            partial(_chat_ctx, teams=teams, renderer=renderer, questions=questions, slack=slack),
+            partial(chat_ctx, teams=teams, renderer=renderer, questions=questions, slack=slack),
             azure_monitor.azure_monitor_ctx,
-            _schedule_ctx,
+            schedule_ctx,
         ]
     )
     add_routes(app)
@@ -364,171 +322,3 @@ async def _health_ctx(
         yield
     finally:
         await digests.stop()
-
-
-async def _chat_ctx(
-    app: web.Application,
-    *,
-    teams: TeamsChannel,
-    renderer: CardRenderer,
-    questions: Catalog,
-    slack: SlackChannel | None,
-) -> AsyncIterator[None]:
-    """People in chat: the command router behind Teams' POST /api/messages and Slack
-    (POST /slack/events or Socket Mode); text that is no command is a question for the
-    catalog (bot.ask)."""
-    settings = app[SETTINGS]
-    answers = ChatAnswers(
-        Asker(catalog=questions, workspace=app[WORKSPACE], clock=app[CLOCK]),
-        log_analytics=log_analytics_target(settings),
-    )
-    notice_answers = NoticeAnswers(
-        store=app[STORE],
-        rules=lambda: app[RULES].rules,
-        clock=app[CLOCK],
-        on_enqueued=app[DISPATCHER].wake,
-    )
-    async with _group_membership(settings) as membership:
-        access = AccessPolicy.from_settings(
-            settings, membership=membership, **(await _slack_access(settings, slack))
-        )
-        router = CommandRouter(
-            store=app[STORE],
-            pipeline=app[PIPELINE],
-            rules=app[RULES],
-            access=access,
-            clock=app[CLOCK],
-            log_analytics=log_analytics_target(settings),
-            fallback=answers.answer,
-            read_only_actions={ASK_CHOOSE: answers.answer_choice, **notice_answers.actions()},
-            health=app[HEALTH],
-        )
-        app[TEAMS_ENDPOINT] = teams.endpoint(
-            router=router,
-            store=app[STORE],
-            renderer=renderer,
-            gate=EdgeGate(access),
-            clock=app[CLOCK],
-        )
-        if slack is None:
-            yield
-            return
-        slack.listen(
-            router=router,
-            store=app[STORE],
-            gate=EdgeGate(access),
-            clock=app[CLOCK],
-            alert_view=_presenter(app).alert_view_by_id,
-            slash_command=settings.slack_slash_command,
-            entra=membership.user_by_email if membership and _maps_slack_emails(settings) else None,
-        )
-        from bot.channels.slack import SLACK_APP
-
-        app[SLACK_APP] = slack.app
-        if settings.slack_mode == "socket":
-            await slack.start_socket_mode()
-            log.info("slack: connected in Socket Mode")
-        try:
-            yield
-        finally:
-            await slack.close()
-
-
-async def _slack_access(settings: Settings, slack: SlackChannel | None) -> dict[str, Any]:
-    if slack is None:
-        return {}
-    from bot.channels.slack.wiring import slack_access
-
-    return await slack_access(settings, slack)
-
-
-def _maps_slack_emails(settings: Settings) -> bool:
-    return settings.slack_enabled and settings.slack_map_emails_to_entra
-
-
-@asynccontextmanager
-async def _group_membership(settings: Settings) -> AsyncIterator[GraphGroupMembership | None]:
-    """Admin groups (and, for Slack, users by email) are looked up in Microsoft Graph, with
-    the Azure credential."""
-    if not settings.admin_group_ids and not _maps_slack_emails(settings):
-        yield None
-        return
-    from bot.workspace.azure import build_credential
-
-    credential = build_credential(
-        settings.azure_credential, settings.azure_managed_identity_client_id
-    )
-    membership = GraphGroupMembership(credential, cache_seconds=settings.admin_group_cache_seconds)
-    try:
-        yield membership
-    finally:
-        await membership.close()
-        await credential.close()
-
-
-async def _schedule_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings, store, book, clock = app[SETTINGS], app[STORE], app[RULES], app[CLOCK]
-    scheduler = _scheduler(app) if settings.scheduler_enabled else None
-    if scheduler is None:
-        log.info("the scheduler is disabled: rules are not evaluated on their own")
-    else:
-        scheduler.start(book.rules, await _health(store))
-        app[SCHEDULER] = scheduler
-
-    async def apply(rules: list[Rule]) -> None:
-        book.replace(rules, loaded_at=clock())
-        app[METRICS].set_rules(rules)
-        if scheduler is not None:
-            log.info("scheduler: %s", scheduler.set_rules(rules, await _health(store)))
-
-    reloader = RuleReloader(
-        paths=[settings.rules_path],
-        load=partial(load_rule_set, settings),
-        apply=apply,
-        poll_interval=settings.rules_reload_seconds,
-    )
-    await reloader.start()
-    try:
-        yield
-    finally:
-        await reloader.stop()
-        if scheduler is not None:
-            await scheduler.stop()
-
-
-def _scheduler(app: web.Application) -> RuleScheduler:
-    settings, pipeline, metrics = app[SETTINGS], app[PIPELINE], app[METRICS]
-
-    async def evaluate(rule: Rule, now: datetime) -> object:
-        if rule.notify_person is not None:  # notices: only when they are on
-            intake = app.get(NOTICE_INTAKE)
-            return None if intake is None else await intake.evaluate(rule, now=now)
-        started = monotonic()
-        with log_context(rule_id=rule.id, slot=now.isoformat()):
-            evaluation = await pipeline.evaluate_slot(rule, slot_at=now)
-        metrics.observe_evaluation(
-            rule.id,
-            outcome=evaluation_outcome(evaluation),
-            seconds=monotonic() - started,
-            slot_at=now,
-        )
-        return evaluation
-
-    return RuleScheduler(
-        evaluate=evaluate,
-        clock=app[CLOCK],
-        max_concurrent=evaluation_concurrency(settings),
-        spread=timedelta(seconds=settings.scheduler_spread_seconds),
-    )
-
-
-async def _health(store: Store) -> dict[str, RuleHealth]:
-    return {health.rule_id: health for health in await store.list_rule_health()}
-
-
-def evaluation_outcome(evaluation: Evaluation | None) -> str:
-    """How an evaluation ended, for metrics: ok, query_failed, or slot_taken (another
-    replica wrote that slot)."""
-    if evaluation is None:
-        return "slot_taken"
-    return "query_failed" if isinstance(evaluation.outcome, QueryFailure) else "ok"

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.alerts.pipeline import AlertPipeline
 from bot.alerts.reload import RuleBook
 from bot.alerts.scheduler import RuleScheduler
+from bot.health.service import HealthService
 from bot.metrics import CONTENT_TYPE, BotMetrics, rule_set_hash
 from bot.notify import OutboxDispatcher
 from bot.settings import Settings
@@ -31,6 +32,7 @@ DISPATCHER = web.AppKey("dispatcher", OutboxDispatcher)
 METRICS = web.AppKey("metrics", BotMetrics)
 #: Present only when the scheduler is enabled.
 SCHEDULER = web.AppKey("scheduler", RuleScheduler)
+HEALTH = web.AppKey("health", HealthService)
 
 #: A store that takes longer than this to answer `SELECT 1` is not ready.
 STORE_PING_TIMEOUT: Final = 2.0
