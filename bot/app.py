@@ -76,6 +76,7 @@ from bot.web import (
     WORKSPACE,
     add_routes,
 )
+from bot.workspace import kql_syntax
 from bot.workspace.factory import bot_clock, open_workspace
 
 if TYPE_CHECKING:  # Slack's SDK is imported only when Slack is configured
@@ -179,6 +180,7 @@ def create_app(
 
     `clock` and `notifier` replace the configured ones (tests)."""
     now = clock or bot_clock(settings)
+    kql_syntax.remember_under(settings.cache_dir)
     rules = load_rule_set(settings)
     log.info("%d rules loaded from %s", len(rules), settings.rules_path)
     questions = load_catalog([settings.questions_path])  # a bad catalog stops start-up too

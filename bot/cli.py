@@ -305,9 +305,11 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.ask.catalog import load_catalog
     from bot.ask.console import ask_once
     from bot.ask.service import Asker
+    from bot.workspace import kql_syntax
     from bot.workspace.factory import open_workspace
 
     question = sys.stdin.read() if args.question == "-" else args.question
+    kql_syntax.remember_under(settings.cache_dir)
     try:
         catalog = load_catalog([settings.questions_path])
     except ConfigError as error:
@@ -338,10 +340,12 @@ def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def _rules(settings: Settings, args: argparse.Namespace) -> int:
     from bot.alerts import console
+    from bot.workspace import kql_syntax
     from bot.workspace.probe import empty_tables_probe
 
     if args.rules_command == "import":
         return _rules_import(args)
+    kql_syntax.remember_under(settings.cache_dir)
     paths = args.paths or [settings.rules_path]
     if args.rules_command == "list":
         return _exit_code(console.list_rules(paths, out=sys.stdout, err=sys.stderr))

@@ -33,7 +33,7 @@ from bot.alerts.diagnostics import Finding, error, warning
 from bot.alerts.kql_names import column_references, defined_names, is_known, table_references
 from bot.alerts.rule_model import Rule
 from bot.errors import QueryError, UnsupportedQueryError
-from bot.workspace import kql_compat
+from bot.workspace import kql_compat, kql_syntax
 from bot.workspace.schema import KNOWN_TABLES
 
 #: Runs KQL on empty tables and returns its output columns as (name, type).
@@ -82,7 +82,7 @@ def syntax_findings(query: str) -> list[Finding]:
     if too_deep(query) is not None:
         return [error(("query",), f"KQL syntax: brackets nested more than {MAX_NESTING} deep")]
     try:
-        diagnostics = duckdb_kql.validate(query)
+        diagnostics = kql_syntax.diagnostics(query)
     except RecursionError:
         return [error(("query",), "KQL syntax: the query nests too deeply to be read")]
     if not diagnostics:
@@ -98,8 +98,8 @@ def _syntax(bound: BoundQuery) -> list[Finding]:
         message = f"KQL syntax: brackets nested more than {MAX_NESTING} deep"
         return [_at_query(bound, *deep, message, "error")]
     try:
-        diagnostics = duckdb_kql.validate(bound.text)
-        if not diagnostics or not duckdb_kql.validate(kql_compat.adapt(bound.text).kql):
+        diagnostics = kql_syntax.diagnostics(bound.text)
+        if not diagnostics or not kql_syntax.diagnostics(kql_compat.adapt(bound.text).kql):
             return []  # valid KQL that only duckdb-kql's grammar lacks (a bare `serialize`)
     except RecursionError:  # nesting of another kind than brackets
         return [error(("query",), "KQL syntax: the query nests too deeply to be read")]

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import duckdb_kql
 from pydantic import ValidationError
 
 from bot.alerts.binding import MAX_NESTING, BindingError, significant_tokens, too_deep
@@ -31,6 +30,7 @@ from bot.ask.model import (
 )
 from bot.ask.timephrases import TimeWindow
 from bot.errors import ConfigError
+from bot.workspace import kql_syntax
 
 SUFFIXES: Final = (".yaml", ".yml")
 NO_ENTRY: Final = "-"
@@ -151,10 +151,7 @@ def _bound_problems(command: Command, limits: Limits) -> list[str]:
     if deep is not None:
         return [f"query: brackets nested more than {MAX_NESTING} deep"]
     try:
-        parsed = duckdb_kql.parse(bound.kql)
-        diagnostics = list(parsed.diagnostics) if not parsed.ok else []
-    except duckdb_kql.KqlSyntaxError as error:
-        diagnostics = list(error.diagnostics)
+        diagnostics = kql_syntax.diagnostics(bound.kql)
     except RecursionError:  # nesting of another kind than brackets
         return ["query: the template nests too deeply to be read"]
     if not diagnostics:

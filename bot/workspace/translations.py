@@ -149,7 +149,7 @@ def share_parses() -> None:
 
 
 @functools.cache
-def _code_version() -> str:
+def code_version() -> str:
     """duckdb-kql's version and our rewrites' source: what a translation depends on."""
     digest = hashlib.sha256()
     for module in ("kql_compat.py", "kql_tokens.py", "kql_rewrites.py", "kql_aggregates.py"):
@@ -158,4 +158,4 @@ def _code_version() -> str:
 
 
 def _salt(schema: dict[str, list[str]]) -> str:
-    return f"{_code_version()}:{json.dumps(schema, sort_keys=True)}\n"
+    return f"{code_version()}:{json.dumps(schema, sort_keys=True)}\n"
