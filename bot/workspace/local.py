@@ -4,14 +4,19 @@ Tables live in the DuckDB schema ``raw``. Schema ``kql_window`` holds one view p
 table, filtered on TimeGenerated to the bounds in the session variables
 ``kql_window_start`` / ``kql_window_end`` (which DuckDB folds to constants, so the
 filter is pushed into the scan), which is how Log Analytics applies `timespan`. Each
-query gets its own cursor, whose variables and search path (``kql_window``, or
-``raw`` when there is no time span) are its own; so the KQL text runs unchanged and
-concurrent queries never see each other's windows.
+query runs on a session (bot.workspace.sessions) of its own while it runs, whose
+variables and search path (``kql_window``, or ``raw`` when there is no time span)
+are its own; so the KQL text runs unchanged and concurrent queries never see each
+other's windows.
 
 `ago()` and `now()` are evaluated at the end of an explicit [start, end) interval
 (or at the clock's now for a duration), so evaluating "as of" a past time over
 the demo data behaves as it would have then. Translations are made once per text
 (bot.workspace.translations) with "now" as a bound parameter.
+
+The translated SQL runs as one statement with the row cap as its LIMIT, and its
+rows are fetched as tuples: no relation objects, whose every step asks DuckDB to
+bind the statement again.
 """
 
 from __future__ import annotations
@@ -35,12 +40,11 @@ from bot.models import Clock
 from bot.workspace import entra_tables, kql_compat
 from bot.workspace.base import Column, ColumnType, QueryResult, TimeSpan, resolve_timespan
 from bot.workspace.schema import TABLES
+from bot.workspace.sessions import RAW_SCHEMA, WINDOW_SCHEMA, Session, Sessions
 from bot.workspace.stopping import Stopper
 from bot.workspace.translations import Translation, Translator, share_parses
 from bot.workspace.values import converters
 
-RAW_SCHEMA: Final = "raw"
-WINDOW_SCHEMA: Final = "kql_window"
 _DUCKDB_TYPES: Final[dict[ColumnType, str]] = {
     "string": "VARCHAR",
     "long": "BIGINT",
@@ -95,17 +99,18 @@ class LocalWorkspace:
         self._column_names = frozenset(name for table in schema for name in TABLES.get(table, {}))
         self._translator = Translator(schema, directory=translations)
         self._executor = ThreadPoolExecutor(max_concurrency, thread_name_prefix="kql")
+        self._sessions = Sessions(con, keep=max_concurrency + 1)
 
     async def query(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
-        cursor = self._con.cursor()
+        session = self._sessions.take()
         message = f"the query ran longer than {self._timeout:g} s and was stopped"
-        stopper = Stopper(cursor, message)
+        stopper = Stopper(session.cursor, message)
         now = self._clock()
         loop = asyncio.get_running_loop()
         work = loop.run_in_executor(
-            self._executor, stopper.run, lambda s: self._run(cursor, kql, timespan, now, s)
+            self._executor, stopper.run, lambda s: self._run(session, kql, timespan, now, s)
         )
-        work.add_done_callback(lambda finished: _release(cursor, finished))
+        work.add_done_callback(lambda finished: self._release(session, finished))
         try:
             return await asyncio.wait_for(asyncio.shield(work), timeout=self._timeout)
         except TimeoutError:
@@ -116,16 +121,26 @@ class LocalWorkspace:
     async def close(self) -> None:
         """Wait for queries still running (stopped ones end quickly), then close."""
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        self._sessions.close()
         self._con.close()
 
     def run_sync(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
         """The same query, on the calling thread (benchmarks, scripts)."""
-        with self._con.cursor() as cursor:
-            return self._run(cursor, kql, timespan, self._clock(), None)
+        session = self._sessions.take()
+        try:
+            return self._run(session, kql, timespan, self._clock(), None)
+        finally:
+            self._sessions.give_back(session)
+
+    def _release(self, session: Session, finished: asyncio.Future[QueryResult]) -> None:
+        """Give a query's session back; an abandoned (timed-out) query's error is expected."""
+        if not finished.cancelled():
+            finished.exception()
+        self._sessions.give_back(session)
 
     def _run(
         self,
-        cursor: duckdb.DuckDBPyConnection,
+        session: Session,
         kql: str,
         timespan: TimeSpan,
         now: datetime,
@@ -144,10 +159,10 @@ class LocalWorkspace:
             raise QueryError(_short_syntax_message(str(error))) from error
         if stopper is not None:
             stopper.enter("engine")
-        _open_window(cursor, interval)
+        session.open(interval)
         query_now = interval[1] if interval else now
         described, raw_rows = _execute(
-            cursor, translation, adapted, query_now, limit=self._max_rows + 1
+            session.cursor, translation, adapted, query_now, limit=self._max_rows + 1
         )
         if stopper is not None:
             stopper.enter("python")
@@ -216,29 +231,6 @@ def _create_window_views(con: duckdb.DuckDBPyConnection, tables: list[str]) -> N
         )
 
 
-def _open_window(
-    cursor: duckdb.DuckDBPyConnection, interval: tuple[datetime, datetime] | None
-) -> None:
-    """Point the cursor's table names at the window views (or the raw tables)."""
-    if interval is None:
-        cursor.execute(f"SET TimeZone = 'UTC'; SET search_path = '{RAW_SCHEMA}'")
-        return
-    start, end = (_naive_utc(moment) for moment in interval)
-    # Literals we formatted ourselves from datetimes, never caller text.
-    cursor.execute(
-        f"SET TimeZone = 'UTC'; SET search_path = '{WINDOW_SCHEMA}'; "
-        f"SET VARIABLE kql_window_start = TIMESTAMP '{start.isoformat()}'; "
-        f"SET VARIABLE kql_window_end = TIMESTAMP '{end.isoformat()}'"
-    )
-
-
-def _release(cursor: duckdb.DuckDBPyConnection, finished: asyncio.Future[QueryResult]) -> None:
-    """Close a query's cursor; an abandoned (timed-out) query's error is expected."""
-    if not finished.cancelled():
-        finished.exception()
-    cursor.close()
-
-
 def _raw_schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Table -> column names of the raw schema, in column order (what `join` needs)."""
     rows = con.execute(
@@ -285,10 +277,12 @@ def _execute(
     DuckDB relations are lazy, so some errors (a failed cast) only surface on fetch.
     """
     parameters = translation.parameters_at(query_now)
+    # The translation is one SELECT; a newline ends a trailing `--` comment, if any.
+    statement = f"SELECT * FROM (\n{translation.sql}\n) LIMIT {limit:d}"
     try:
-        relation = adapted.finish(cursor.sql(translation.sql, params=parameters or None))
-        described = list(zip(relation.columns, relation.types, strict=True))
-        return described, relation.limit(limit).fetchall()
+        cursor.execute(statement, parameters or None)
+        described = [(str(column[0]), column[1]) for column in cursor.description or ()]
+        return adapted.finish(described, cursor.fetchall())
     except duckdb.InterruptException:
         raise
     except duckdb.Error as error:
@@ -326,9 +320,3 @@ def _normalised(
             if value is not None:
                 row[index] = to(value)
     return result
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
