@@ -152,7 +152,14 @@ def share_parses() -> None:
 def _code_version() -> str:
     """duckdb-kql's version and our rewrites' source: what a translation depends on."""
     digest = hashlib.sha256()
-    for module in ("kql_compat.py", "kql_tokens.py", "kql_rewrites.py", "kql_aggregates.py"):
+    for module in (
+        "kql_compat.py",
+        "kql_tokens.py",
+        "kql_rewrites.py",
+        "kql_aggregates.py",
+        "kql_filters.py",
+        "kql_json_paths.py",
+    ):
         digest.update(resources.files("bot.workspace").joinpath(module).read_bytes())
     return f"{duckdb_kql.__version__}:{digest.hexdigest()}"
 

@@ -1,7 +1,8 @@
 """The workspace's fast path answers exactly as the plain, unoptimised path does.
 
 The reference below is the straightforward way to run KQL here: a fresh translation
-at the query's own "now" (no cache, no bound clock), views with the window written
+at the query's own "now" (no cache, no bound clock) with duckdb-kql's own rendering
+(without kql_filters' and kql_json_paths' shortcuts), views with the window written
 as literals (no session variables, no reused cursor), DuckDB's relation API, and
 `json.loads` for dynamic values. Every seed query, over windows that start or end
 exactly on a row, must give the same columns, types and rows through both.
@@ -9,10 +10,11 @@ exactly on a row, must give the same columns, types and rows through both.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,6 +23,7 @@ import duckdb
 import duckdb_kql
 import pytest
 import pytest_asyncio
+from duckdb_kql import translate as kql_translate
 
 from benchmarks.seed_corpus import SEED_QUERIES, SeedQuery, fill, placeholders
 from bot.workspace import kql_compat
@@ -66,12 +69,13 @@ def _windows(con: duckdb.DuckDBPyConnection, manifest: DemoManifest) -> list[Tim
 def _reference(con: duckdb.DuckDBPyConnection, kql: str, timespan: TimeSpan) -> QueryResult:
     interval = resolve_timespan(timespan, now=NOW)
     adapted = kql_compat.adapt(kql, columns={c for t in TABLES.values() for c in t})
-    sql = duckdb_kql.to_sql(
-        adapted.kql,
-        schema={t: list(c) for t, c in TABLES.items()},
-        allow_write=False,
-        query_now=interval[1] if interval else NOW,
-    )
+    with _as_duckdb_kql_renders():
+        sql = duckdb_kql.to_sql(
+            adapted.kql,
+            schema={t: list(c) for t, c in TABLES.items()},
+            allow_write=False,
+            query_now=interval[1] if interval else NOW,
+        )
     with con.cursor() as cursor:
         cursor.execute(f"SET TimeZone = 'UTC'; SET search_path = '{_views(cursor, interval)}'")
         relation = cursor.sql(str(sql), params=dict(sql.parameters) or None)
@@ -87,6 +91,20 @@ def _reference(con: duckdb.DuckDBPyConnection, kql: str, timespan: TimeSpan) -> 
         rows=[[_plain(v, t) for v, t in zip(row, types, strict=True)] for row in rows],
         elapsed_ms=0,
     )
+
+
+@contextlib.contextmanager
+def _as_duckdb_kql_renders() -> Iterator[None]:
+    """duckdb-kql's renderers without the wrappers the workspace installed."""
+    names = ("render_operator", "_unwrap_json_scalar")
+    installed = {name: getattr(kql_translate, name) for name in names}
+    for name, function in installed.items():
+        setattr(kql_translate, name, function.__wrapped__)
+    try:
+        yield
+    finally:
+        for name, function in installed.items():
+            setattr(kql_translate, name, function)
 
 
 def _views(cursor: duckdb.DuckDBPyConnection, interval: tuple[datetime, datetime] | None) -> str:
@@ -135,3 +153,15 @@ async def test_seed_queries_answer_as_the_reference_path_does(demo: Demo, query:
         ], timespan
         assert _sortable(fast.rows) == _sortable(reference.rows), timespan
         assert fast.rows or not reference.rows
+
+
+async def test_the_reference_renders_without_the_shortcuts(demo: Demo) -> None:
+    """Else the comparison above would compare the shortcuts with themselves."""
+    _, manifest, _ = demo
+    query = next(q for q in SEED_QUERIES if q.key == "events_for_source_identity")
+    kql = fill(query, placeholders(manifest))
+    with _as_duckdb_kql_renders():
+        plain = str(duckdb_kql.to_sql(kql, allow_write=False))
+    shortcut = str(duckdb_kql.to_sql(kql, allow_write=False))
+    assert "json_extract" in plain
+    assert "json_extract" not in shortcut
