@@ -22,6 +22,8 @@ from typing import Final
 
 from duckdb_kql import translate as kql_translate
 
+from bot.workspace.sql_text import balanced
+
 _CALL: Final = "json_extract("
 #: `, '$.a[0].b[#-1]')` closing the call: the static paths duckdb-kql writes.
 _PATH_END: Final = re.compile(r", (?P<path>'\$(?:\.[A-Za-z_][A-Za-z0-9_]*|\[#?-?[0-9]+\])*')\)\Z")
@@ -47,24 +49,6 @@ def one_read(rendered: str) -> str | None:
     if not rendered.startswith(_CALL) or end is None:
         return None
     document = rendered[len(_CALL) : end.start()]
-    if not _balanced(document):
+    if not balanced(document):
         return None
     return f"coalesce(({document}) ->> {end['path']}, '')"
-
-
-def _balanced(sql: str) -> bool:
-    """Whether every parenthesis outside quotes closes, and every quote ends, in `sql`."""
-    depth = 0
-    quote: str | None = None
-    for char in sql:
-        if quote is not None:
-            quote = None if char == quote else quote  # a doubled quote reopens at once
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth < 0:
-                return False
-    return depth == 0 and quote is None

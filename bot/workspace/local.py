@@ -37,7 +37,7 @@ from duckdb_kql.types import kusto_type
 
 from bot.errors import QueryError, QueryTimeoutError, UnsupportedQueryError
 from bot.models import Clock
-from bot.workspace import entra_tables, kql_compat, kql_filters, kql_json_paths
+from bot.workspace import entra_tables, kql_bins, kql_compat, kql_filters, kql_json_paths
 from bot.workspace.base import Column, ColumnType, QueryResult, TimeSpan, resolve_timespan
 from bot.workspace.schema import TABLES
 from bot.workspace.sessions import RAW_SCHEMA, WINDOW_SCHEMA, Session, Sessions
@@ -90,6 +90,7 @@ class LocalWorkspace:
         kql_compat.install_function_overrides()
         kql_filters.install()
         kql_json_paths.install()
+        kql_bins.install()
         entra_tables.create_empty(con, RAW_SCHEMA)
         share_parses()
         self._con = con

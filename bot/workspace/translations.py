@@ -159,6 +159,8 @@ def _code_version() -> str:
         "kql_aggregates.py",
         "kql_filters.py",
         "kql_json_paths.py",
+        "kql_bins.py",
+        "sql_text.py",
     ):
         digest.update(resources.files("bot.workspace").joinpath(module).read_bytes())
     return f"{duckdb_kql.__version__}:{digest.hexdigest()}"
