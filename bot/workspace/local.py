@@ -275,17 +275,20 @@ def _execute(
     *,
     limit: int,
 ) -> tuple[list[tuple[str, Any]], list[tuple[Any, ...]]]:
-    """Run and fetch; every engine error becomes a QueryError.
+    """Run and fetch at most `limit` rows; every engine error becomes a QueryError.
 
-    DuckDB relations are lazy, so some errors (a failed cast) only surface on fetch.
+    The result streams, so fetching stops the engine at `limit` rows (the rows of a
+    cut result that were not fetched are dropped with a trivial statement, not kept
+    by the idle cursor), and some errors (a failed cast) only surface while fetching.
     """
     parameters = translation.parameters_at(query_now)
-    # The translation is one SELECT; a newline ends a trailing `--` comment, if any.
-    statement = f"SELECT * FROM (\n{translation.sql}\n) LIMIT {limit:d}"
     try:
-        cursor.execute(statement, parameters or None)
+        cursor.execute(translation.sql, parameters or None)
         described = [(str(column[0]), column[1]) for column in cursor.description or ()]
-        return adapted.finish(described, cursor.fetchall())
+        rows = cursor.fetchmany(limit)
+        if len(rows) == limit:
+            cursor.execute("SELECT NULL")
+        return adapted.finish(described, rows)
     except duckdb.InterruptException:
         raise
     except duckdb.Error as error:

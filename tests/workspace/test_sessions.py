@@ -128,3 +128,19 @@ def test_the_pool_keeps_at_most_its_limit_and_closes_them() -> None:
     with pytest.raises(duckdb.ConnectionException):
         first.cursor.execute("SELECT 1")
     con.close()
+
+
+async def test_a_cut_result_leaves_the_session_usable() -> None:
+    ws = LocalWorkspace(_con(), clock=lambda: NOW, max_concurrency=1, max_rows=2)
+    try:
+        cut = await ws.query("AuditLogs | sort by TimeGenerated desc | project Id", timespan=None)
+        assert [row[0] for row in cut.rows] == ["h0.5", "h1"]
+        assert cut.partial_error is not None
+        big = await ws.query("range x from 1 to 3000000 step 1 | sort by x desc", timespan=None)
+        assert [row[0] for row in big.rows] == [3000000, 2999999]
+        window = (_at(2), _at(0.5))  # two rows: within the cap
+        after = await ws.query("AuditLogs | project Id", timespan=window)
+        assert sorted(row[0] for row in after.rows) == _expected(window)
+        assert after.partial_error is None
+    finally:
+        await ws.close()
