@@ -25,7 +25,7 @@ import asyncio
 import functools
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +43,7 @@ from bot.workspace.schema import TABLES
 from bot.workspace.sessions import RAW_SCHEMA, WINDOW_SCHEMA, Session, Sessions
 from bot.workspace.stopping import Stopper
 from bot.workspace.translations import Translation, Translator, share_parses
-from bot.workspace.values import converters
+from bot.workspace.values import Converter, converters
 
 _DUCKDB_TYPES: Final[dict[ColumnType, str]] = {
     "string": "VARCHAR",
@@ -169,14 +169,11 @@ class LocalWorkspace:
         )
         if stopper is not None:
             stopper.enter("python")
-        columns = [Column(adapted.restore(name), _column_type(kind)) for name, kind in described]
+        columns, convert = _shape(tuple(described), tuple(adapted.aliases.items()))
         truncated = len(raw_rows) > self._max_rows
         return QueryResult(
-            columns=columns,
-            rows=_normalised(
-                raw_rows[: self._max_rows],
-                [(c.type, str(kind)) for c, (_, kind) in zip(columns, described, strict=True)],
-            ),
+            columns=list(columns),
+            rows=_normalised(raw_rows[: self._max_rows], convert),
             elapsed_ms=(time.perf_counter() - started) * 1000,
             partial_error=_TRUNCATED.format(limit=self._max_rows) if truncated else None,
             render=dict(render) if render else None,
@@ -312,13 +309,22 @@ def _column_type(duckdb_type: object) -> ColumnType:
     return kind if kind in _DUCKDB_TYPES else "string"
 
 
+@functools.lru_cache(maxsize=512)
+def _shape(
+    described: tuple[tuple[str, Any], ...], aliases: tuple[tuple[str, str], ...]
+) -> tuple[tuple[Column, ...], tuple[tuple[int, Converter], ...]]:
+    """A result's columns and the conversions its values need, worked out once per shape."""
+    adapted = kql_compat.Adapted("", dict(aliases))
+    columns = tuple(Column(adapted.restore(name), _column_type(kind)) for name, kind in described)
+    kinds = [(c.type, str(kind)) for c, (_, kind) in zip(columns, described, strict=True)]
+    convert = tuple((i, to) for i, to in enumerate(converters(kinds)) if to is not None)
+    return columns, convert
+
+
 def _normalised(
-    rows: list[tuple[Any, ...]], columns: Sequence[tuple[ColumnType, str]]
+    rows: list[tuple[Any, ...]], convert: Sequence[tuple[int, Converter]]
 ) -> list[list[Any]]:
     """Rows as bot.workspace.base documents them, converting only the columns that need it."""
-    convert: list[tuple[int, Callable[[Any], Any]]] = [
-        (index, to) for index, to in enumerate(converters(columns)) if to is not None
-    ]
     result = [list(row) for row in rows]
     for index, to in convert:
         for row in result:
