@@ -38,7 +38,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-import duckdb
 from duckdb_kql._antlr.KqlLexer import KqlLexer
 from duckdb_kql.errors import KqlSchemaError, KqlUnsupportedError
 from duckdb_kql.translate import functions as kql_functions
@@ -105,16 +104,20 @@ class Adapted:
     aliases: dict[str, str]
     reorder: tuple[str, ...] = ()
 
-    def finish(self, relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
-        """The query's result with the `project-reorder` the engine could not apply."""
+    def finish(
+        self, described: list[tuple[str, Any]], rows: list[tuple[Any, ...]]
+    ) -> tuple[list[tuple[str, Any]], list[tuple[Any, ...]]]:
+        """A result's (name, type) columns and rows with the `project-reorder` the engine
+        could not apply."""
         if not self.reorder:
-            return relation
-        columns = list(relation.columns)
+            return described, rows
+        columns = [name for name, _ in described]
         first: list[str] = []
         for pattern in self.reorder:
             first += [c for c in columns if fnmatch.fnmatchcase(c, pattern) and c not in first]
         ordered = first + [c for c in columns if c not in first]
-        return relation.project(", ".join(_quoted(c) for c in ordered))
+        positions = [columns.index(name) for name in ordered]
+        return [described[p] for p in positions], [tuple(row[p] for p in positions) for row in rows]
 
     def restore(self, text: str) -> str:
         """Put original identifiers back into a column name or an error message."""
@@ -237,10 +240,6 @@ def _last_statement(tokens: list[_Token]) -> int:
         elif token.type == KqlLexer.SEMICOLON and depth == 0:
             start = position + 1
     return start
-
-
-def _quoted(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
 
 
 def _drop_path_step_dots(tokens: list[_Token]) -> list[_Token]:

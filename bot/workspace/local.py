@@ -4,14 +4,19 @@ Tables live in the DuckDB schema ``raw``. Schema ``kql_window`` holds one view p
 table, filtered on TimeGenerated to the bounds in the session variables
 ``kql_window_start`` / ``kql_window_end`` (which DuckDB folds to constants, so the
 filter is pushed into the scan), which is how Log Analytics applies `timespan`. Each
-query gets its own cursor, whose variables and search path (``kql_window``, or
-``raw`` when there is no time span) are its own; so the KQL text runs unchanged and
-concurrent queries never see each other's windows.
+query runs on a session (bot.workspace.sessions) of its own while it runs, whose
+variables and search path (``kql_window``, or ``raw`` when there is no time span)
+are its own; so the KQL text runs unchanged and concurrent queries never see each
+other's windows.
 
 `ago()` and `now()` are evaluated at the end of an explicit [start, end) interval
 (or at the clock's now for a duration), so evaluating "as of" a past time over
 the demo data behaves as it would have then. Translations are made once per text
 (bot.workspace.translations) with "now" as a bound parameter.
+
+The translated SQL runs as one statement with the row cap as its LIMIT, and its
+rows are fetched as tuples: no relation objects, whose every step asks DuckDB to
+bind the statement again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import asyncio
 import functools
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,15 +37,14 @@ from duckdb_kql.types import kusto_type
 
 from bot.errors import QueryError, QueryTimeoutError, UnsupportedQueryError
 from bot.models import Clock
-from bot.workspace import entra_tables, kql_compat
+from bot.workspace import entra_tables, kql_bins, kql_compat, kql_filters, kql_json_paths
 from bot.workspace.base import Column, ColumnType, QueryResult, TimeSpan, resolve_timespan
 from bot.workspace.schema import TABLES
+from bot.workspace.sessions import RAW_SCHEMA, WINDOW_SCHEMA, Session, Sessions
 from bot.workspace.stopping import Stopper
 from bot.workspace.translations import Translation, Translator, share_parses
-from bot.workspace.values import converters
+from bot.workspace.values import Converter, converters
 
-RAW_SCHEMA: Final = "raw"
-WINDOW_SCHEMA: Final = "kql_window"
 _DUCKDB_TYPES: Final[dict[ColumnType, str]] = {
     "string": "VARCHAR",
     "long": "BIGINT",
@@ -84,6 +88,9 @@ class LocalWorkspace:
         translations: Path | None = None,
     ) -> None:
         kql_compat.install_function_overrides()
+        kql_filters.install()
+        kql_json_paths.install()
+        kql_bins.install()
         entra_tables.create_empty(con, RAW_SCHEMA)
         share_parses()
         self._con = con
@@ -95,17 +102,18 @@ class LocalWorkspace:
         self._column_names = frozenset(name for table in schema for name in TABLES.get(table, {}))
         self._translator = Translator(schema, directory=translations)
         self._executor = ThreadPoolExecutor(max_concurrency, thread_name_prefix="kql")
+        self._sessions = Sessions(con, keep=max_concurrency + 1)
 
     async def query(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
-        cursor = self._con.cursor()
+        session = self._sessions.take()
         message = f"the query ran longer than {self._timeout:g} s and was stopped"
-        stopper = Stopper(cursor, message)
+        stopper = Stopper(session.cursor, message)
         now = self._clock()
         loop = asyncio.get_running_loop()
         work = loop.run_in_executor(
-            self._executor, stopper.run, lambda s: self._run(cursor, kql, timespan, now, s)
+            self._executor, stopper.run, lambda s: self._run(session, kql, timespan, now, s)
         )
-        work.add_done_callback(lambda finished: _release(cursor, finished))
+        work.add_done_callback(lambda finished: self._release(session, finished))
         try:
             return await asyncio.wait_for(asyncio.shield(work), timeout=self._timeout)
         except TimeoutError:
@@ -116,16 +124,26 @@ class LocalWorkspace:
     async def close(self) -> None:
         """Wait for queries still running (stopped ones end quickly), then close."""
         await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        self._sessions.close()
         self._con.close()
 
     def run_sync(self, kql: str, *, timespan: TimeSpan) -> QueryResult:
         """The same query, on the calling thread (benchmarks, scripts)."""
-        with self._con.cursor() as cursor:
-            return self._run(cursor, kql, timespan, self._clock(), None)
+        session = self._sessions.take()
+        try:
+            return self._run(session, kql, timespan, self._clock(), None)
+        finally:
+            self._sessions.give_back(session)
+
+    def _release(self, session: Session, finished: asyncio.Future[QueryResult]) -> None:
+        """Give a query's session back; an abandoned (timed-out) query's error is expected."""
+        if not finished.cancelled():
+            finished.exception()
+        self._sessions.give_back(session)
 
     def _run(
         self,
-        cursor: duckdb.DuckDBPyConnection,
+        session: Session,
         kql: str,
         timespan: TimeSpan,
         now: datetime,
@@ -144,21 +162,18 @@ class LocalWorkspace:
             raise QueryError(_short_syntax_message(str(error))) from error
         if stopper is not None:
             stopper.enter("engine")
-        _open_window(cursor, interval)
+        session.open(interval)
         query_now = interval[1] if interval else now
         described, raw_rows = _execute(
-            cursor, translation, adapted, query_now, limit=self._max_rows + 1
+            session.cursor, translation, adapted, query_now, limit=self._max_rows + 1
         )
         if stopper is not None:
             stopper.enter("python")
-        columns = [Column(adapted.restore(name), _column_type(kind)) for name, kind in described]
+        columns, convert = _shape(tuple(described), tuple(adapted.aliases.items()))
         truncated = len(raw_rows) > self._max_rows
         return QueryResult(
-            columns=columns,
-            rows=_normalised(
-                raw_rows[: self._max_rows],
-                [(c.type, str(kind)) for c, (_, kind) in zip(columns, described, strict=True)],
-            ),
+            columns=list(columns),
+            rows=_normalised(raw_rows[: self._max_rows], convert),
             elapsed_ms=(time.perf_counter() - started) * 1000,
             partial_error=_TRUNCATED.format(limit=self._max_rows) if truncated else None,
             render=dict(render) if render else None,
@@ -216,29 +231,6 @@ def _create_window_views(con: duckdb.DuckDBPyConnection, tables: list[str]) -> N
         )
 
 
-def _open_window(
-    cursor: duckdb.DuckDBPyConnection, interval: tuple[datetime, datetime] | None
-) -> None:
-    """Point the cursor's table names at the window views (or the raw tables)."""
-    if interval is None:
-        cursor.execute(f"SET TimeZone = 'UTC'; SET search_path = '{RAW_SCHEMA}'")
-        return
-    start, end = (_naive_utc(moment) for moment in interval)
-    # Literals we formatted ourselves from datetimes, never caller text.
-    cursor.execute(
-        f"SET TimeZone = 'UTC'; SET search_path = '{WINDOW_SCHEMA}'; "
-        f"SET VARIABLE kql_window_start = TIMESTAMP '{start.isoformat()}'; "
-        f"SET VARIABLE kql_window_end = TIMESTAMP '{end.isoformat()}'"
-    )
-
-
-def _release(cursor: duckdb.DuckDBPyConnection, finished: asyncio.Future[QueryResult]) -> None:
-    """Close a query's cursor; an abandoned (timed-out) query's error is expected."""
-    if not finished.cancelled():
-        finished.exception()
-    cursor.close()
-
-
 def _raw_schema(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """Table -> column names of the raw schema, in column order (what `join` needs)."""
     rows = con.execute(
@@ -280,15 +272,20 @@ def _execute(
     *,
     limit: int,
 ) -> tuple[list[tuple[str, Any]], list[tuple[Any, ...]]]:
-    """Run and fetch; every engine error becomes a QueryError.
+    """Run and fetch at most `limit` rows; every engine error becomes a QueryError.
 
-    DuckDB relations are lazy, so some errors (a failed cast) only surface on fetch.
+    The result streams, so fetching stops the engine at `limit` rows (the rows of a
+    cut result that were not fetched are dropped with a trivial statement, not kept
+    by the idle cursor), and some errors (a failed cast) only surface while fetching.
     """
     parameters = translation.parameters_at(query_now)
     try:
-        relation = adapted.finish(cursor.sql(translation.sql, params=parameters or None))
-        described = list(zip(relation.columns, relation.types, strict=True))
-        return described, relation.limit(limit).fetchall()
+        cursor.execute(translation.sql, parameters or None)
+        described = [(str(column[0]), column[1]) for column in cursor.description or ()]
+        rows = cursor.fetchmany(limit)
+        if len(rows) == limit:
+            cursor.execute("SELECT NULL")
+        return adapted.finish(described, rows)
     except duckdb.InterruptException:
         raise
     except duckdb.Error as error:
@@ -312,13 +309,22 @@ def _column_type(duckdb_type: object) -> ColumnType:
     return kind if kind in _DUCKDB_TYPES else "string"
 
 
+@functools.lru_cache(maxsize=512)
+def _shape(
+    described: tuple[tuple[str, Any], ...], aliases: tuple[tuple[str, str], ...]
+) -> tuple[tuple[Column, ...], tuple[tuple[int, Converter], ...]]:
+    """A result's columns and the conversions its values need, worked out once per shape."""
+    adapted = kql_compat.Adapted("", dict(aliases))
+    columns = tuple(Column(adapted.restore(name), _column_type(kind)) for name, kind in described)
+    kinds = [(c.type, str(kind)) for c, (_, kind) in zip(columns, described, strict=True)]
+    convert = tuple((i, to) for i, to in enumerate(converters(kinds)) if to is not None)
+    return columns, convert
+
+
 def _normalised(
-    rows: list[tuple[Any, ...]], columns: Sequence[tuple[ColumnType, str]]
+    rows: list[tuple[Any, ...]], convert: Sequence[tuple[int, Converter]]
 ) -> list[list[Any]]:
     """Rows as bot.workspace.base documents them, converting only the columns that need it."""
-    convert: list[tuple[int, Callable[[Any], Any]]] = [
-        (index, to) for index, to in enumerate(converters(columns)) if to is not None
-    ]
     result = [list(row) for row in rows]
     for index, to in convert:
         for row in result:
@@ -326,9 +332,3 @@ def _normalised(
             if value is not None:
                 row[index] = to(value)
     return result
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -38,6 +38,8 @@ from duckdb_kql import parser as kql_parser
 from duckdb_kql.params import as_datetime
 from duckdb_kql.translate import CLOCK_SLOT
 
+from bot.workspace.sql_stages import flattened
+
 #: Stands in for the query's "now" while translating; replaced by the real one at run time.
 #: A `set query_now = ...` inside the query pins another value, which is kept.
 _CLOCK_STANDIN: Final = datetime(1900, 1, 1, tzinfo=UTC)
@@ -98,7 +100,7 @@ class Translator:
         uses_clock = parameters.get(CLOCK_SLOT) == as_datetime(_CLOCK_STANDIN, "query_now")
         if uses_clock:
             del parameters[CLOCK_SLOT]
-        translation = Translation(str(result), parameters, uses_clock)
+        translation = Translation(flattened(str(result)), parameters, uses_clock)
         self._write(key, translation)
         return translation
 
@@ -152,7 +154,17 @@ def share_parses() -> None:
 def code_version() -> str:
     """duckdb-kql's version and our rewrites' source: what a translation depends on."""
     digest = hashlib.sha256()
-    for module in ("kql_compat.py", "kql_tokens.py", "kql_rewrites.py", "kql_aggregates.py"):
+    for module in (
+        "kql_compat.py",
+        "kql_tokens.py",
+        "kql_rewrites.py",
+        "kql_aggregates.py",
+        "kql_filters.py",
+        "kql_json_paths.py",
+        "kql_bins.py",
+        "sql_text.py",
+        "sql_stages.py",
+    ):
         digest.update(resources.files("bot.workspace").joinpath(module).read_bytes())
     return f"{duckdb_kql.__version__}:{digest.hexdigest()}"
 
