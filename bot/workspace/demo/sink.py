@@ -9,6 +9,7 @@ and the disk one chunk, whatever the size of the demo.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -59,12 +60,39 @@ def bulk_load(
     remaining: Iterator[Sequence[str]] = iter(rows)
     total = 0
     try:
-        while written := _write(path, islice(remaining, chunk), width):
-            _copy(con, schema, table, path, written)
-            total += written
+        with _transaction(con):
+            while written := _write(path, islice(remaining, chunk), width):
+                _copy(con, schema, table, path, written)
+                total += written
     finally:
         path.unlink(missing_ok=True)
     return total
+
+
+@contextmanager
+def _single_thread(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run on one DuckDB thread: appends then come in the order of the rows scanned."""
+    row = con.execute("SELECT current_setting('threads')").fetchone()
+    threads = int(row[0]) if row else 1
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {threads}")
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction for many appends: DuckDB then writes whole row groups to the file
+    as they fill, where a commit per append would rewrite the last one (much slower
+    when memory is capped)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _write(path: Path, rows: Iterable[Sequence[str]], width: int) -> int:
@@ -117,21 +145,26 @@ def clone_job(
     the failures and 80-100 % of the working-hour skips (busy cycles never empty out).
     Returns rows added.
 
-    One statement per clone, its rows appended in the source's order: the table's order
-    does not depend on DuckDB's threads, memory or row groups (without the ORDER BY, a
-    parallel scan may append them in another order; one statement for all clones
-    interleaved them as its join ran)."""
-    table = _table(schema, "AADProvisioningLogs")
+    The source's rows are copied once to a staging table (scanning the whole table for
+    each clone cost more than the cloning), then one statement per clone appends its rows
+    in the source's order, all on one thread: so the table's order does not depend on
+    DuckDB's threads, memory or row groups (in parallel, or in one statement for all
+    clones, DuckDB appended them in an order of its choosing; an ORDER BY would sort
+    wide rows, which a capped memory cannot always do)."""
+    table, staging = _table(schema, "AADProvisioningLogs"), _table(schema, _STAGING)
     before = _count(con, schema, "AADProvisioningLogs")
-    for c in clones:
-        values = (
-            f"({c.index}, '{c.job_id}', '{c.sp_id}', '{c.target_id}', "
-            f"'{_sql_text(c.app_name)}', {c.shift_minutes})"
-        )
-        con.execute(
-            _CLONE_SQL.format(table=table, values=values, src_name=_sql_text(source_name)),
-            [source_sp_id, source_target_id, source_job_id, history_start],
-        )
+    with _single_thread(con), _transaction(con):  # the staging table is never committed
+        con.execute(_STAGE_SQL.format(staging=staging, table=table), [source_job_id])
+        for c in clones:
+            values = (
+                f"({c.index}, '{c.job_id}', '{c.sp_id}', '{c.target_id}', "
+                f"'{_sql_text(c.app_name)}', {c.shift_minutes})"
+            )
+            sql = _CLONE_SQL.format(
+                table=table, staging=staging, values=values, src_name=_sql_text(source_name)
+            )
+            con.execute(sql, [source_sp_id, source_target_id, history_start])
+        con.execute(f"DROP TABLE {staging}")
     return _count(con, schema, "AADProvisioningLogs") - before
 
 
@@ -153,6 +186,12 @@ def _new_id(column: str) -> str:
     return f"CAST(CAST(md5({column} || '/' || c.k) AS UUID) AS VARCHAR)"
 
 
+_STAGING: Final = "_CloneSource"
+_STAGE_SQL: Final = """
+CREATE OR REPLACE TABLE {staging} AS
+SELECT * FROM {table} WHERE JobId = $1 AND Action NOT IN ('Disable', 'Delete')
+"""
+
 _CLONE_SQL: Final = f"""
 INSERT INTO {{table}}
 SELECT
@@ -168,16 +207,13 @@ SELECT
           {_new_id("json_extract_string(s.TargetIdentity, '$.Id')")}),
   replace(replace(s.TargetSystem, $2, c.target), '{{src_name}}', c.name),
   s.Type
-FROM {{table}} AS s,
+FROM {{staging}} AS s,
      (SELECT k, job_id, sp, target, name, to_minutes(shift) AS shift
       FROM (VALUES {{values}}) AS v(k, job_id, sp, target, name, shift)) AS c
-WHERE s.JobId = $3
-  AND s.Action NOT IN ('Disable', 'Delete')
-  AND s.TimeGenerated - c.shift >= $4
+WHERE s.TimeGenerated - c.shift >= $3
   AND NOT (s.ResultType = 'Failure' AND ascii({_draw("s.Id")}) % 2 = 0)
   AND NOT (s.ResultType = 'Skipped' AND hour(s.TimeGenerated) BETWEEN 8 AND 17
            AND ascii({_draw("s.ChangeId")}) % 10 < c.k % 3)
-ORDER BY s.rowid
 """
 
 

@@ -163,6 +163,9 @@ def test_cloned_jobs_come_in_one_order_whatever_the_chunks_and_threads(
     single_copy = _cloned(_loaded(tmp_path, rows, chunk_rows=len(rows), threads=1))
     chunked = _cloned(_loaded(tmp_path, rows, chunk_rows=CHUNK_ROWS, threads=4))
     assert _digest(chunked, "rowid") == _digest(single_copy, "rowid")
+    tables = chunked.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+    assert tables == [("AADProvisioningLogs",), ("AuditLogs",)]
+    assert chunked.execute("SELECT current_setting('threads')").fetchone() == (4,)
 
 
 def test_cloning_one_job_at_a_time_makes_the_rows_one_statement_made(
@@ -177,12 +180,18 @@ def test_cloning_one_job_at_a_time_makes_the_rows_one_statement_made(
         f"{c.shift_minutes})"
         for c in CLONES
     )
+    staging = f'raw."{demo_sink._STAGING}"'
+    con.execute(
+        demo_sink._STAGE_SQL.format(staging=staging, table=f'raw."{PROVISIONING}"'),
+        ["source-job"],
+    )
     con.execute(
         demo_sink._CLONE_SQL.format(
-            table=f'raw."{PROVISIONING}"', values=values, src_name="Source"
+            table=f'raw."{PROVISIONING}"', staging=staging, values=values, src_name="Source"
         ),
-        [SOURCE["source_sp_id"], SOURCE["source_target_id"], "source-job", HISTORY_START],
+        [SOURCE["source_sp_id"], SOURCE["source_target_id"], HISTORY_START],
     )
+    con.execute(f"DROP TABLE {staging}")
     one_statement = _digest(con, "md5(CAST(t AS VARCHAR))")
     cloned = _cloned(_loaded(tmp_path, rows, chunk_rows=CHUNK_ROWS, threads=2))
     assert _digest(cloned, "md5(CAST(t AS VARCHAR))") == one_statement
