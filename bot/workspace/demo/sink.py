@@ -56,12 +56,12 @@ def bulk_load(
     """Append `rows` (text fields in column order) to the table, in order, `chunk_rows`
     at a time through a text file in `directory`; returns how many."""
     path = directory / f"{table}.txt"
-    width, chunk = len(TABLES[table]), chunk_rows
+    width = len(TABLES[table])
     remaining: Iterator[Sequence[str]] = iter(rows)
     total = 0
     try:
         with _transaction(con):
-            while written := _write(path, islice(remaining, chunk), width):
+            while written := _write(path, islice(remaining, chunk_rows), width):
                 _copy(con, schema, table, path, written)
                 total += written
     finally:
@@ -151,6 +151,8 @@ def clone_job(
     DuckDB's threads, memory or row groups (in parallel, or in one statement for all
     clones, DuckDB appended them in an order of its choosing; an ORDER BY would sort
     wide rows, which a capped memory cannot always do)."""
+    if not clones:
+        return 0
     table, staging = _table(schema, "AADProvisioningLogs"), _table(schema, _STAGING)
     before = _count(con, schema, "AADProvisioningLogs")
     with _single_thread(con), _transaction(con):  # the staging table is never committed
