@@ -1,16 +1,21 @@
 """Benchmark: the seed queries on the embedded engine, against hand-written DuckDB SQL.
 
-Prints, for each demo size, the rows loaded, the load time and peak memory, then per
-seed query the median latency through LocalWorkspace (KQL: adapt, look up the
-translation, run, fetch, normalise to the values of bot.workspace.base) and of the
-same question written by hand in DuckDB SQL, and their ratio. The hand-written side
-runs its statement with `con.execute` and fetches every row into Python tuples
-(`fetchall`), as the KQL side does, but converts nothing (JSON stays text, times stay
-naive). Both return the same number of rows (checked; a mismatch is flagged). The
-two sides' runs alternate, so a change in the machine's load falls on both; the
-load average is printed with each table.
+Prints, for each demo size, the rows loaded, the load time and peak memory (after
+loading, and after the queries), then per seed query the median latency through
+LocalWorkspace (KQL: adapt, look up the translation, run, fetch, normalise to the values
+of bot.workspace.base) and of the same question written by hand in DuckDB SQL, and their
+ratio. The hand-written side runs its statement with `con.execute` and fetches every row
+into Python tuples (`fetchall`), as the KQL side does, but converts nothing (JSON stays
+text, times stay naive). Both return the same number of rows (checked; a mismatch is
+flagged). The two sides' runs alternate, so a change in the machine's load falls on
+both; the load average is printed with each table.
+
+The demo is loaded as the bot loads it: generated into a DuckDB file (memory capped,
+bot.workspace.demo.cache.write_demo) and attached read-only. `--in-memory` loads it
+into in-memory tables instead (uncompressed: about 2.4 KB a row), as before.
 
     .venv/bin/python -m benchmarks.seed_queries [--runs medium:12,large:30] [--repeat 7]
+        [--in-memory]
 
 Each run is SIZE:DAYS of demo history: medium over 12 days is about 100k rows,
 large over 30 days about 1.7 million.
@@ -23,14 +28,18 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
+import duckdb
 import duckdb_kql
 
 from benchmarks.seed_corpus import SEED_QUERIES, Placeholders, fill, placeholders
-from bot.workspace.demo import DemoSpec, load_demo
+from bot.workspace.demo import DemoManifest, DemoSpec, load_demo
+from bot.workspace.demo.cache import attach_demo, write_demo
 from bot.workspace.local import LocalWorkspace
 
 NOW = datetime(2026, 6, 15, 9, 0, tzinfo=UTC)
@@ -126,19 +135,45 @@ def load_average() -> str:
         return " ".join(averages.read().split()[:3])
 
 
-def bench_size(size: str, days: int, repeat: int) -> None:
-    con = duckdb_kql.connect()
-    started = time.perf_counter()
-    manifest = load_demo(con, DemoSpec(now=NOW, size=size, days=days))  # type: ignore[arg-type]
-    load_s = time.perf_counter() - started
-    counts = {
-        table: con.execute(f'SELECT count(*) FROM raw."{table}"').fetchone()[0]  # type: ignore[index]
-        for table in ("AuditLogs", "AADProvisioningLogs")
-    }
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load(
+    spec: DemoSpec, directory: Path, *, in_memory: bool
+) -> tuple[duckdb.DuckDBPyConnection, DemoManifest]:
+    if in_memory:
+        con = duckdb_kql.connect()
+        return con, load_demo(con, spec)
+    file = directory / "demo.duckdb"
+    manifest = write_demo(spec, file)
+    return attach_demo(file), manifest
+
+
+def bench_size(size: str, days: int, repeat: int, *, in_memory: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="seed-queries-") as name:
+        started = time.perf_counter()
+        spec = DemoSpec(now=NOW, size=size, days=days)  # type: ignore[arg-type]
+        con, manifest = load(spec, Path(name), in_memory=in_memory)
+        load_s = time.perf_counter() - started
+        loaded_mib = peak_mib()
+        bench_queries(
+            con,
+            manifest,
+            repeat,
+            f"size={size}, {days} days, loaded in {load_s:.1f} s, peak RSS {loaded_mib:,.0f} MiB",
+        )
+        con.close()
+    print(f"\npeak RSS after the queries: {peak_mib():,.0f} MiB")
+
+
+def bench_queries(
+    con: duckdb.DuckDBPyConnection, manifest: DemoManifest, repeat: int, title: str
+) -> None:
+    counts = manifest.row_counts
     print(
-        f"\n## size={size}, {days} days: AuditLogs {counts['AuditLogs']:,} rows, AADProvisioningLogs "
-        f"{counts['AADProvisioningLogs']:,} rows; loaded in {load_s:.1f} s; peak RSS {peak_mib:,.0f} MiB\n"
+        f"\n## {title}: AuditLogs {counts['AuditLogs']:,} rows, "
+        f"AADProvisioningLogs {counts['AADProvisioningLogs']:,} rows\n"
     )
     values = placeholders(manifest)
     sql = hand_written_sql(values, NOW)
@@ -171,10 +206,13 @@ def main() -> None:
     )
     parser.add_argument("--runs", default="medium:12,large:30", help="SIZE:DAYS,...")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--in-memory", action="store_true", help="load into in-memory tables, not a file"
+    )
     args = parser.parse_args()
     for run in args.runs.split(","):
         size, _, days = run.strip().partition(":")
-        bench_size(size, int(days or 30), args.repeat)
+        bench_size(size, int(days or 30), args.repeat, in_memory=args.in_memory)
 
 
 if __name__ == "__main__":

@@ -47,13 +47,74 @@ def test_the_cached_demo_holds_exactly_the_generated_rows(cached: tuple[Path, De
         assert _rows(from_cache, table) == _rows(fresh, table)
 
 
-def test_a_small_demo_is_generated_in_memory_and_saved(tmp_path: Path) -> None:
+def _digest(con: duckdb.DuckDBPyConnection, table: str) -> tuple[object, ...]:
+    """Row count and a digest of every row in storage order: equal only for the same rows
+    in the same order (what a query without an order sees)."""
+    row = con.execute(
+        "SELECT count(*), md5(string_agg(md5(CAST(t AS VARCHAR)), '' ORDER BY rowid)) "
+        f'FROM raw."{table}" AS t'
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_a_demo_built_with_little_memory_is_the_one_generated_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a memory cap far below its size (so DuckDB writes out and spills as it
+    goes), on one thread, the demo keeps every row, value and position; medium, for the
+    SQL-cloned jobs."""
+    spec = DemoSpec(now=NOW, days=4, size="medium")
+    fresh = duckdb_kql.connect()
+    manifest = load_demo(fresh, spec)
+    capped = {**demo_cache.BUILD_CONFIG, "memory_limit": "64MB", "threads": 1}
+    monkeypatch.setattr(demo_cache, "BUILD_CONFIG", capped)
+    file = tmp_path / "demo.duckdb"
+    assert demo_cache.write_demo(spec, file) == manifest
+    built = duckdb.connect(str(file), read_only=True)
+    for table in TABLES:
+        assert _digest(built, table) == _digest(fresh, table)
+
+
+@pytest.mark.slow
+def test_a_month_of_medium_demo_has_one_order_whatever_the_threads(tmp_path: Path) -> None:
+    """Where the cloned jobs' order once depended on DuckDB's threads (30 days of the
+    medium demo: two row groups to clone from): one thread in memory, as many as there
+    are cores under the build's memory cap, the same rows in the same order."""
+    spec = DemoSpec(now=NOW, days=30, size="medium")
+    fresh = duckdb_kql.connect(config={"threads": 1})
+    load_demo(fresh, spec)
+    file = tmp_path / "demo.duckdb"
+    demo_cache.write_demo(spec, file)
+    built = duckdb.connect(str(file), read_only=True)
+    for table in TABLES:
+        assert _digest(built, table) == _digest(fresh, table)
+
+
+def test_a_small_demo_is_built_here_and_read_from_its_file(tmp_path: Path) -> None:
     spec = DemoSpec(now=NOW, days=2)
     generated = demo_cache.open_demo(spec, tmp_path)
     assert demo_cache.demo_path(spec, tmp_path).exists()
-    from_cache = demo_cache.open_demo(spec, tmp_path)
+    assert generated.execute(
+        "SELECT count(*) FROM duckdb_databases() WHERE NOT internal"
+    ).fetchone() == (2,)
+    fresh = duckdb_kql.connect()
+    load_demo(fresh, spec)
     for table in TABLES:
-        assert _rows(from_cache, table) == _rows(generated, table)
+        assert _rows(generated, table) == _rows(fresh, table)
+
+
+def test_a_small_demo_is_generated_in_memory_when_the_cache_cannot_be_written(
+    tmp_path: Path,
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    spec = DemoSpec(now=NOW, days=2)
+    generated = demo_cache.open_demo(spec, blocked)
+    fresh = duckdb_kql.connect()
+    load_demo(fresh, spec)
+    for table in TABLES:
+        assert _rows(generated, table) == _rows(fresh, table)
 
 
 def test_a_cached_demo_is_opened_not_rebuilt(cached: tuple[Path, DemoSpec]) -> None:

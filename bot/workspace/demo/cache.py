@@ -3,17 +3,20 @@
 A generated demo is a DuckDB file under the cache directory, named by what decides
 its rows: the generator's version (a hash of this package's and the table schema's
 source, so any change to the generator invalidates it), the seed, size, days and
-anchor ("now", the start of an hour unless configured). Medium and large demos are
-built in a child process (so the generator's gigabyte of working memory never stays
-with the bot); a small one is generated in place, in memory, and copied to the
-file (cheaper than starting an interpreter). Files are written to a temporary
-name and renamed into place, so a reader sees the whole file or none; two
+anchor ("now", the start of an hour unless configured). The rows are generated
+straight into that file, with DuckDB's memory capped (BUILD_CONFIG: what does not fit
+is written out or spilled to disk), so building a demo needs memory for the generator's
+Python state and a chunk of rows, not for the rows. Medium and large demos are built
+in a child process (so the generator's working memory never stays with the bot); a
+small one is built here (cheaper than starting an interpreter). Files are written to a
+temporary name and renamed into place, so a reader sees the whole file or none; two
 processes building the same file at once both produce the same rows. Writing one
 deletes the demos left from earlier hours (older than six hours).
 
 `open_demo` attaches that file read-only to a fresh in-memory connection and exposes
 its tables as views in schema `raw`, as LocalWorkspace expects; DuckDB reads pages
-from the file as queries need them, so memory follows what is queried, not the size.
+from the file as queries need them, so memory follows what is queried, not the size,
+and the rows are never materialised again in memory.
 
     python -m bot.workspace.demo.cache DIRECTORY NOW SEED DAYS SIZE   (what the child runs)
 """
@@ -24,6 +27,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,12 +36,13 @@ from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Final
 
 import duckdb
 import duckdb_kql
 
-from bot.workspace.demo.spec import DemoSpec
+from bot.workspace.demo.spec import DemoManifest, DemoSpec
 from bot.workspace.schema import TABLES
 
 _ATTACHED: Final = "demo_data"
@@ -47,24 +52,41 @@ _RAW: Final = "raw"
 _BUILT_HERE: Final = frozenset({"small"})
 #: Demos older than this (by file time) are deleted when a new one is built.
 _KEEP_SECONDS: Final = 6 * 3600
+#: DuckDB's settings while generating: a memory cap (loaded rows are written to the file,
+#: a larger working set spills next to it, as `<file>.tmp`), at a cost in build time of
+#: a few percent. Insertion order is preserved (the default): queries without an order
+#: see the rows as generated.
+BUILD_CONFIG: Final = MappingProxyType({"memory_limit": "128MB", "preserve_insertion_order": True})
 
 
 def open_demo(spec: DemoSpec, directory: Path) -> duckdb.DuckDBPyConnection:
     """A connection whose schema `raw` holds the demo's tables, from the cache if there.
 
-    Absent, a small demo is generated here, in memory, and copied to the cache; a
-    larger one is built in a child process first. Raises RuntimeError with the
-    child's last line if that fails."""
+    Absent, the demo is built first: a small one here (in memory if the cache cannot be
+    written: that only costs time), a larger one in a child process. Raises RuntimeError
+    with the child's last line if that fails."""
     path = demo_path(spec, directory)
     if not path.exists() and spec.size in _BUILT_HERE:
-        from bot.workspace.demo.generator import load_demo
-
-        con = duckdb_kql.connect()
-        load_demo(con, spec, schema=_RAW)
-        _save(con, path)
-        return con
-    if not path.exists():
+        try:
+            build(spec, directory)
+        except (OSError, duckdb.Error):
+            return _in_memory(spec)
+    elif not path.exists():
         _build_in_child(spec, directory)
+    return attach_demo(path)
+
+
+def _in_memory(spec: DemoSpec) -> duckdb.DuckDBPyConnection:
+    from bot.workspace.demo.generator import load_demo
+
+    con = duckdb_kql.connect()
+    load_demo(con, spec, schema=_RAW)
+    return con
+
+
+def attach_demo(path: Path) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory connection with the demo file at `path` attached read-only and
+    its tables as views in schema `raw`."""
     con = duckdb_kql.connect()
     literal = str(path).replace("'", "''")
     con.execute(f"ATTACH '{literal}' AS {_ATTACHED} (READ_ONLY)")
@@ -72,26 +94,6 @@ def open_demo(spec: DemoSpec, directory: Path) -> duckdb.DuckDBPyConnection:
     for table in TABLES:
         con.execute(f'CREATE VIEW {_RAW}."{table}" AS SELECT * FROM {_ATTACHED}.{_RAW}."{table}"')
     return con
-
-
-def _save(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Copy the in-memory demo of `con` into the cache file (best effort: a cache that
-    cannot be written only costs time)."""
-    with contextlib.suppress(OSError, duckdb.Error):
-        _write_file(path, lambda out: _copy_tables(con, out))
-
-
-def _copy_tables(cursor: duckdb.DuckDBPyConnection, file: Path) -> None:
-    literal = str(file).replace("'", "''")
-    cursor.execute(f"ATTACH '{literal}' AS demo_out")
-    try:
-        cursor.execute(f"CREATE SCHEMA demo_out.{_RAW}")
-        for table in TABLES:
-            cursor.execute(
-                f'CREATE TABLE demo_out.{_RAW}."{table}" AS SELECT * FROM memory.{_RAW}."{table}"'
-            )
-    finally:
-        cursor.execute("DETACH demo_out")
 
 
 def demo_path(spec: DemoSpec, directory: Path) -> Path:
@@ -103,22 +105,25 @@ def demo_path(spec: DemoSpec, directory: Path) -> Path:
 
 def build(spec: DemoSpec, directory: Path) -> Path:
     """Generate the demo for `spec` into the cache (in this process); returns its path."""
-    from bot.workspace.demo.generator import load_demo
-
-    def generate(file: Path) -> None:
-        con = duckdb_kql.connect(str(file))
-        try:
-            load_demo(con, spec, schema=_RAW)
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-
     path = demo_path(spec, directory)
-    _write_file(path, generate)
+    _write_file(path, lambda file: write_demo(spec, file))
     return path
 
 
-def _write_file(path: Path, write: Callable[[Path], None]) -> None:
+def write_demo(spec: DemoSpec, file: Path) -> DemoManifest:
+    """Generate the demo for `spec` straight into a new DuckDB file (see BUILD_CONFIG)."""
+    from bot.workspace.demo.generator import load_demo
+
+    con = duckdb_kql.connect(str(file), config=dict(BUILD_CONFIG))
+    try:
+        manifest = load_demo(con, spec, schema=_RAW)
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return manifest
+
+
+def _write_file(path: Path, write: Callable[[Path], object]) -> None:
     """`write` a DuckDB file under a temporary name, then rename it to `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
@@ -132,6 +137,7 @@ def _write_file(path: Path, write: Callable[[Path], None]) -> None:
     finally:
         temporary.unlink(missing_ok=True)
         Path(f"{temporary}.wal").unlink(missing_ok=True)
+        shutil.rmtree(f"{temporary}.tmp", ignore_errors=True)  # DuckDB's spill directory
 
 
 def _prune(directory: Path, *, keep: Path) -> None:
