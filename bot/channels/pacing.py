@@ -56,8 +56,10 @@ class SlidingWindows:
     """When each key acted (or will: slots may be booked ahead), enough to honour every
     window. Pure: times are given."""
 
-    def __init__(self, windows: tuple[Window, ...]) -> None:
-        self._windows = tuple(window.with_margin() for window in windows)
+    def __init__(
+        self, windows: tuple[Window, ...], *, margin: tuple[float, float] = SAFETY_MARGIN
+    ) -> None:
+        self._windows = tuple(window.with_margin(margin) for window in windows)
         self._longest = max(window.seconds for window in self._windows)
         self._keep = max(window.limit for window in self._windows)
         self._times: dict[str, list[float]] = {}
@@ -107,13 +109,15 @@ class Pacer:
         *,
         conversation_windows: tuple[Window, ...],
         app_windows: tuple[Window, ...],
+        app_margin: tuple[float, float] = SAFETY_MARGIN,
         max_wait: float = 1.5,
         clock: Monotonic = monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._conversations = SlidingWindows(conversation_windows)
         self._app_windows = app_windows
-        self._app = SlidingWindows(app_windows)
+        self._app_margin = app_margin
+        self._app = SlidingWindows(app_windows, margin=app_margin)
         self.app_share = 1
         self.max_wait = max_wait
         self._clock = clock
@@ -157,7 +161,9 @@ class Pacer:
         by = max(by, 1)
         if by == self.app_share:
             return
-        app = SlidingWindows(tuple(window.shared(by) for window in self._app_windows))
+        app = SlidingWindows(
+            tuple(window.shared(by) for window in self._app_windows), margin=self._app_margin
+        )
         for at in self._app.times(self._APP, self._clock()):
             app.record(self._APP, at)
         self._app, self.app_share = app, by

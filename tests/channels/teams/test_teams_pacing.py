@@ -49,7 +49,21 @@ async def test_the_app_window_holds_across_conversations(clock: FakeClock) -> No
     for name in ("a", "b", "c"):
         await pacer.acquire(name)
     assert await pacer.acquire("d") == 0.0
-    assert clock.slept == [pytest.approx(1.15)]
+    # The app window keeps only the 0.05 s margin for jitter, not the conversations'
+    # 10 % (bot.channels.teams.pacing.APP_MARGIN): 3 in 1.05 s.
+    assert clock.slept == [pytest.approx(1.05)]
+
+
+async def test_the_app_window_is_teams_documented_50_a_second(clock: FakeClock) -> None:
+    pacer = Pacer(clock=clock, sleep=clock.sleep, max_wait=60)
+    done: list[float] = []
+    for n in range(200):
+        assert await pacer.acquire(f"19:c{n}") == 0.0
+        done.append(clock.now)
+    assert within_limits(done, (Window(50, 1.0),))
+    # 50 in every 1.05 s: 200 in a little over 3 s, none faster than Teams counts.
+    assert done[50] == pytest.approx(done[0] + 1.05)
+    assert done[-1] - done[0] == pytest.approx(3 * 1.05)
 
 
 async def test_a_long_wait_is_returned_and_takes_no_slot(clock: FakeClock) -> None:
