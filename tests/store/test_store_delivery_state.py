@@ -5,6 +5,7 @@ a conversation's recent operations, the replicas delivering lately, posts in fli
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.channels.shown import ShownMessages
 from bot.models import AlertEvent, AlertEventKind, ChannelKind
@@ -96,5 +97,34 @@ async def test_reads_of_many_and_one_write_per_delivery(database: Database) -> N
         by_id = {item.id: item for item in await store.list_outbox()}
         assert (by_id[items[0].id].status, by_id[items[0].id].message_id) == ("sent", "m1")
         assert by_id[items[1].id].status == "sent"
+    finally:
+        await store.close()
+
+
+async def test_a_fan_out_is_enqueued_in_one_statement_each_key_once(database: Database) -> None:
+    """Many items at once (one event, many conversations): each stored once with its own
+    id; a key already stored, or repeated in the same call, is not added again."""
+    store = await database.open()
+    try:
+        event = AlertEvent(kind=AlertEventKind.DIGEST, at=NOW, rule_id="r", detail="d")
+
+        def item(conversation: str) -> Any:
+            return new_outbox_item(
+                event, conversation_id=conversation, channel=ChannelKind.TEAMS, not_before=NOW
+            )
+
+        [first] = await store.enqueue([item("c0")])
+        added = await store.enqueue([item(f"c{n}") for n in range(300)] + [item("c5")])
+        assert [a.conversation_id for a in added] == [f"c{n}" for n in range(1, 300)]
+        stored = {i.conversation_id: i for i in await store.list_outbox()}
+        assert len(stored) == 300
+        assert stored["c0"].id == first.id
+        assert all(stored[a.conversation_id].id == a.id for a in added)
+        assert all(stored[a.conversation_id].event == event for a in added)
+        # Every conversation can be claimed: each got its lease row.
+        claimed = await store.claim_conversations(
+            worker="a", now=NOW, lease=timedelta(minutes=1), conversations=300, per_conversation=1
+        )
+        assert len(claimed) == 300
     finally:
         await store.close()

@@ -21,25 +21,31 @@ class OutboxSql(SqlBase, OutboxOperations):
     """Deliveries: enqueued once per key and conversation, claimed under a lease."""
 
     async def enqueue(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
-        added: list[OutboxItem] = []
+        """One statement for all the items (a fan-out's thousands: one by one, 5,000 took
+        13 s), each event's JSON made once; the ids come back by (conversation, key)."""
+        if not items:
+            return []
+        insert = (
+            self._insert(OutboxRow)
+            .on_conflict_do_nothing(
+                index_elements=[OutboxRow.conversation_id, OutboxRow.idempotency_key]
+            )
+            .returning(OutboxRow.id, OutboxRow.conversation_id, OutboxRow.idempotency_key)
+        )
         async with self._scope() as session:
-            for item in items:
-                statement = (
-                    self._insert(OutboxRow)
-                    .values(outbox_values(item))
-                    .on_conflict_do_nothing(
-                        index_elements=[OutboxRow.conversation_id, OutboxRow.idempotency_key]
-                    )
-                    .returning(OutboxRow.id)
-                )
-                item_id = await session.scalar(statement)
-                if item_id is not None:
-                    added.append(item.model_copy(update={"id": item_id}))
-            for conversation_id in sorted({item.conversation_id for item in added}):
+            rows = await session.execute(insert, _values(items))
+            ids = {(conversation, key): item_id for item_id, conversation, key in rows}
+            added = _added(items, ids)
+            conversations = sorted({item.conversation_id for item in added})
+            if conversations:
                 await session.execute(
-                    self._insert(ConversationLeaseRow)
-                    .values(conversation_id=conversation_id, owner=None, expires_at=_FREE)
-                    .on_conflict_do_nothing(index_elements=[ConversationLeaseRow.conversation_id])
+                    self._insert(ConversationLeaseRow).on_conflict_do_nothing(
+                        index_elements=[ConversationLeaseRow.conversation_id]
+                    ),
+                    [
+                        {"conversation_id": c, "owner": None, "expires_at": _FREE}
+                        for c in conversations
+                    ],
                 )
         return added
 
@@ -231,3 +237,25 @@ def _sent(item_id: int, message_id: str | None) -> Update:
         .values(lease_owner=None, lease_expires_at=None)
         .values(message_id=OutboxRow.message_id if message_id is None else message_id)
     )
+
+
+def _values(items: Sequence[OutboxItem]) -> list[dict[str, Any]]:
+    """Each item's column values; an event shared by many items is turned to JSON once."""
+    events: dict[int, Any] = {}
+    values = []
+    for item in items:
+        value = outbox_values(item, event_json=events.get(id(item.event)))
+        events[id(item.event)] = value["event"]
+        values.append(value)
+    return values
+
+
+def _added(items: Sequence[OutboxItem], ids: dict[tuple[str, str], int]) -> list[OutboxItem]:
+    """The items stored now, with their ids: not those already stored (no id came back),
+    nor a repeat of a key earlier in `items`."""
+    added = []
+    for item in items:
+        item_id = ids.pop((item.conversation_id, item.idempotency_key), None)
+        if item_id is not None:
+            added.append(item.model_copy(update={"id": item_id}))
+    return added
