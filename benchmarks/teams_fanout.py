@@ -105,7 +105,9 @@ async def fire(bot: BotServer) -> None:
             raise RuntimeError(f"webhook answered {response.status}: {await response.text()}")
 
 
-async def run(conversations: int, latency: float, within: float) -> dict[str, Any]:
+async def run(
+    conversations: int, latency: float, within: float, extra: dict[str, str]
+) -> dict[str, Any]:
     fake = LimitedConnector(latency=latency)
     connector = TestServer(fake.app(), host="127.0.0.1")
     await connector.start_server()
@@ -125,10 +127,12 @@ async def run(conversations: int, latency: float, within: float) -> dict[str, An
             "ALERTBOT_NOTIFIER": "teams",
             "ALERTBOT_AZURE_MONITOR_WEBHOOK_SECRET": SECRET,
             "ALERTBOT_LOG_LEVEL": "WARNING",
-        },
+        }
+        | extra,
     )
     await bot.start()
     assert bot.child is not None
+    assert bot.child.process is not None
     pid = bot.child.process.pid
     try:
         await asyncio.sleep(1)  # let start-up work settle before the CPU is read
@@ -167,6 +171,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, nargs="+", default=[0.1])
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--bot-from", help="run the bot of this checkout (PYTHONPATH)")
+    parser.add_argument(
+        "--set", action="append", default=[], help="a bot setting, ALERTBOT_NAME=value"
+    )
     options = parser.parse_args()
     if options.bot_from:  # the spawned bot's; this process has imported what it needs
         os.environ["PYTHONPATH"] = options.bot_from
@@ -181,7 +188,8 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for conversations in options.conversations:
         for latency in options.latency:
-            r = asyncio.run(run(conversations, latency, options.timeout))
+            extra = dict(setting.split("=", 1) for setting in options.set)
+            r = asyncio.run(run(conversations, latency, options.timeout, extra))
             bound = conversations / per_second
             print(
                 f"| {conversations} | {latency:.2f} | {r['seconds']:.1f} "
