@@ -4,6 +4,8 @@ conversation, and the app-wide window."""
 from __future__ import annotations
 
 import asyncio
+import heapq
+from collections.abc import Awaitable
 
 import pytest
 
@@ -108,3 +110,54 @@ def test_memory_is_bounded_by_recent_conversations() -> None:
     for n in range(1000):
         windows.wait(f"19:c{n}", now=5000.0)
     assert len(windows) == 0
+
+
+class FrozenClock:
+    """Virtual time for concurrent sleepers; the process is held up (runs nothing) from
+    `frozen_at` for `frozen_for` seconds, so every sleeper due meanwhile wakes at its end."""
+
+    def __init__(self, frozen_at: float, frozen_for: float) -> None:
+        self.now = 0.0
+        self.frozen = (frozen_at, frozen_at + frozen_for)
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self.now + seconds, id(future), future))
+        await future
+
+    async def run(self, *operations: Awaitable[None]) -> None:
+        tasks = [asyncio.ensure_future(operation) for operation in operations]
+        while not all(task.done() for task in tasks):
+            for _ in range(10):
+                await asyncio.sleep(0)  # let the woken run up to their next sleep
+            if not self._sleepers:
+                continue
+            wake = self._sleepers[0][0]
+            start, end = self.frozen
+            self.now = end if start <= wake < end else wake
+            while self._sleepers and self._sleepers[0][0] <= self.now:
+                heapq.heappop(self._sleepers)[2].set_result(None)
+        await asyncio.gather(*tasks)
+
+
+async def test_operations_woken_late_are_counted_when_they_go() -> None:
+    """Operations wait their turn in the app's window; the process is held up for 0.3 s
+    and those due meanwhile wake together at its end. Counted at their booked slots they
+    would all go at once, more in a second than the window allows; each takes a slot as
+    of when it woke instead."""
+    clock = FrozenClock(frozen_at=1.0, frozen_for=0.3)
+    window = (Window(5, 1.0),)
+    pacer = Pacer(clock=clock, sleep=clock.sleep, app_windows=window, app_margin=(0.0, 0.0))
+    sent: list[float] = []
+
+    async def operation(name: str) -> None:
+        assert await pacer.acquire(name, max_wait=60) == 0.0
+        sent.append(clock.now)
+
+    await clock.run(*(operation(f"19:c{n}") for n in range(20)))
+    assert len(sent) == 20
+    assert within_limits(sent, window), sent
