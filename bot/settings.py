@@ -134,7 +134,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=8, ge=1, le=50)
     outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)
     # Several replicas: conversations delivered to at once (per process), and how many
-    # replicas share the app's rate limit (each paces itself to its share).
+    # replicas share the app's rate limit (each paces itself to its share). 16 keeps a
+    # fan-out at Teams' 50 a second with ~0.1 s a request; 32 claimed half as often but
+    # drew 3x the 429s at the same speed (benchmarks/teams_fanout.py, issue 14).
     delivery_concurrency: int = Field(default=16, ge=1, le=200)
     replicas: int = Field(default=1, ge=1, le=50)
 

@@ -30,6 +30,12 @@ conversations; the pacing windows and what each message shows are shared by the
 replicas through the database (bot.channels.pacing_state, bot.channels.shown). The card
 always shows the alert as the store holds it now (presenter), so a late or repeated
 delivery never puts an older state back.
+
+A fan-out (one event, many conversations) costs little per conversation: the card is
+rendered once per alert version; the deliveries the outbox starts together read their
+conversations, alerts and rate windows together (bot.channels.coalesced); and each
+delivery writes what its messages show and its conversation's window in one write, at
+its end.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from datetime import UTC, datetime
 from time import monotonic
 from typing import Final, Generic
 
+from bot.channels.coalesced import Coalesced
 from bot.channels.contract import (
     DeliveryError,
     MessageConnector,
@@ -118,6 +125,8 @@ class _Delivery:
         self.paced = False
         #: How a maybe-sent post was reconciled, if one was.
         self.reconciled: Outcome | None = None
+        #: (message id, payload) of each message posted or edited: what it shows now.
+        self.shown: list[tuple[str, object]] = []
 
 
 class ChannelNotifier(Generic[Payload]):
@@ -149,8 +158,10 @@ class ChannelNotifier(Generic[Payload]):
         self._request_cap = request_limit
         self._clock = clock
         wall = wall or _utc_now
+        self._wall = wall
         self._posts = InFlightPosts(channel=channel.value, finder=connector, store=store, wall=wall)
         self._pacing = SharedPacing(pacer, store, clock=clock, wall=wall)
+        self._conversations = Coalesced(store.get_conversations)
         self._rendered: dict[tuple[int, int, int], tuple[float, Payload]] = {}
 
     async def deliver(self, item: OutboxItem) -> DeliveryResult:
@@ -158,7 +169,7 @@ class ChannelNotifier(Generic[Payload]):
             return DeliveryResult.permanent_failure(
                 f"not a {self.channel.value} conversation: {item.channel}"
             )
-        ref = await self._store.get_conversation(item.conversation_id)
+        ref = await self._conversations.get(item.conversation_id)
         if ref is None:
             return DeliveryResult.permanent_failure("the bot is no longer in this conversation")
         delivery = _Delivery(item, ref, self._clock() + self._budget)
@@ -170,9 +181,19 @@ class ChannelNotifier(Generic[Payload]):
         except DeliveryError as error:
             return await self._failed(delivery, error)
         finally:
-            if delivery.paced:
-                await self._pacing.after(ref.conversation_id)
+            await self._save_state(delivery)
         return dataclasses.replace(result, reconciled=delivery.reconciled)
+
+    async def _save_state(self, delivery: _Delivery) -> None:
+        """What the delivery's messages show now and the conversation's rate window, for
+        the replica delivering next, in one write (not one per message and one more)."""
+        conversation_id = delivery.ref.conversation_id
+        shown = self._shown.record(conversation_id, delivery.shown)
+        sends = self._pacing.window(conversation_id) if delivery.paced else None
+        if shown or sends is not None:
+            await self._store.save_delivery_state(
+                conversation_id, shown=shown, at=self._wall(), sends=sends
+            )
 
     async def _deliver(self, delivery: _Delivery) -> DeliveryResult:
         event = delivery.item.event
@@ -264,7 +285,7 @@ class ChannelNotifier(Generic[Payload]):
                 await self._posts.refused(item, attempt)
             raise
         if message_id is not None and remember:
-            await self._shown.remember(ref.conversation_id, message_id, card)
+            delivery.shown.append((message_id, card))
         return message_id
 
     async def _reconcile(self, delivery: _Delivery, parent_id: str | None) -> Reconciled:
@@ -289,7 +310,7 @@ class ChannelNotifier(Generic[Payload]):
         await self._connector.update(
             delivery.ref, message_id, card, limit=self._request_limit(delivery)
         )
-        await self._shown.remember(conversation_id, message_id, card)
+        delivery.shown.append((message_id, card))
 
     async def _pace(self, delivery: _Delivery) -> None:
         left = delivery.deadline - self._clock() - MIN_REQUEST_TIME

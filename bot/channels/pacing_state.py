@@ -11,14 +11,17 @@ delivering now, counted as the distinct workers that claimed a conversation in t
 `LIVE_FOR` (the lease rows keep their last claimer), at least one; the count is read at
 most every `REFRESH` seconds. A replica that has just started delivering is counted from
 its first claim on, so for up to `REFRESH` seconds the others may still use their older,
-larger share: the windows' safety margin (bot.channels.pacing) absorbs that.
+larger share: the app window's margin is small (bot.channels.teams.pacing.APP_MARGIN), so
+Teams may then refuse a few requests with 429, and the outbox waits as it asks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Final, Protocol
+
+from bot.channels.coalesced import Coalesced
 
 #: Workers that claimed a conversation this recently count as delivering.
 LIVE_FOR: Final = timedelta(seconds=60)
@@ -29,7 +32,9 @@ REFRESH: Final = 30.0
 class PacingStore(Protocol):
     """bot.store.base.DeliveryStateOperations, the part used here."""
 
-    async def recent_sends(self, conversation_id: str) -> list[datetime]: ...
+    async def recent_sends_of(
+        self, conversation_ids: Sequence[str]
+    ) -> Mapping[str, list[datetime]]: ...
 
     async def save_recent_sends(self, conversation_id: str, sends: Sequence[datetime]) -> None: ...
 
@@ -64,6 +69,8 @@ class SharedPacing:
         self._clock = clock
         self._wall = wall
         self._counted_at: float | None = None
+        # Deliveries started together read their conversations' windows in one query.
+        self._recent = Coalesced(store.recent_sends_of)
 
     async def before(self, conversation_id: str) -> None:
         """Before delivering: the app's share, and the conversation's window if another
@@ -71,18 +78,20 @@ class SharedPacing:
         await self._refresh_share()
         if self._pacer.tracks(conversation_id):
             return
-        sends = await self._store.recent_sends(conversation_id)
+        sends = await self._recent.get(conversation_id)
         if sends:
             wall, now = self._wall(), self._clock()
             self._pacer.resume(conversation_id, [now + (at - wall).total_seconds() for at in sends])
 
     async def after(self, conversation_id: str) -> None:
         """After a delivery that made requests: its window, for whoever delivers next."""
+        await self._store.save_recent_sends(conversation_id, self.window(conversation_id))
+
+    def window(self, conversation_id: str) -> list[datetime]:
+        """The conversation's operations still inside a window, as wall-clock times: what
+        `after` saves (a caller saving more in the same write saves this)."""
         wall, now = self._wall(), self._clock()
-        times = self._pacer.recent(conversation_id)
-        await self._store.save_recent_sends(
-            conversation_id, [wall + timedelta(seconds=at - now) for at in times]
-        )
+        return [wall + timedelta(seconds=at - now) for at in self._pacer.recent(conversation_id)]
 
     async def _refresh_share(self) -> None:
         now = self._clock()

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from bot.alerts.reload import RuleBook
 from bot.alerts.rule_model import Rule
+from bot.channels.coalesced import Coalesced
 from bot.models import AlertEvent, AlertEventKind, AlertInstance
 from bot.store.base import AlertOperations
 from bot.views import LogAnalyticsTarget, reply_view
@@ -35,6 +36,8 @@ class AlertPresenter:
         self._rules = rules
         self._clock = clock
         self._log_analytics = log_analytics
+        # A fan-out's deliveries, started together, read their alert in one query.
+        self._alerts = Coalesced(store.get_alerts)
 
     def rule(self, rule_id: str) -> Rule | None:
         return self._rules.get(rule_id)
@@ -42,7 +45,7 @@ class AlertPresenter:
     async def current_alert(self, event: AlertEvent) -> AlertInstance | None:
         if event.alert is None:
             return None
-        return await self._store.get_alert(event.alert.id) or event.alert
+        return await self._alerts.get(event.alert.id) or event.alert
 
     async def alert_card(self, event: AlertEvent) -> AlertCardView | None:
         """The card of the event's alert as it stands now; None for a rule-level event."""

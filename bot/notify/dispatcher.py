@@ -8,8 +8,10 @@ app within its rate limit), so a fan-out to many conversations is not serial.
 
 At least once: an item is marked sent only after the notifier said so, so a crash between
 the two delivers it again once its lease expires (the idempotency key lets the channel
-show it once). Failures worth retrying wait an exponential backoff with jitter, or longer
-if the channel said how long (Retry-After); after `max_attempts` the item is given up.
+show it once). A turn's last item is marked sent in the same write that releases the
+conversation (a fan-out's turns are one item each: one write, not two). Failures worth
+retrying wait an exponential backoff with jitter, or longer if the channel said how long
+(Retry-After); after `max_attempts` the item is given up.
 
 Time is the injected clock's, the same one the engine evaluates with, since the store
 compares it with the times the engine wrote (`next_attempt_at`).
@@ -142,20 +144,33 @@ class OutboxDispatcher:
         )
 
     async def _turn(self, batch: list[OutboxItem]) -> int:
-        """Deliver one conversation's claimed items in order, then release it."""
+        """Deliver one conversation's claimed items in order, then release it.
+
+        The turn's last item, when sent, is marked sent in the release's transaction (one
+        write, not two: a fan-out's turns are one item each); every earlier one is marked
+        sent before the next is tried, so a crash never leaves a delivered item unmarked
+        while a later one goes out."""
         unsent = [item.id for item in batch]
+        sent: tuple[int, str | None] | None = None
         try:
             with log_context(conversation_id=batch[0].conversation_id):
                 for item in batch:
                     with log_context(alert_id=_alert_id(item), rule_id=item.event.rule_id):
                         result = await self._deliver(item)
                         unsent.remove(item.id)
-                        await self._record(item, result)
+                        if result.outcome == "sent" and not unsent:
+                            sent = (item.id, result.message_id)
+                        else:
+                            await self._record(item, result)
                     if result.outcome == "retry":
                         break  # the rest wait their turn: order within a conversation holds
         finally:
             await self._store.release_conversation(
-                batch[0].conversation_id, worker=self.worker, now=self._clock(), unsent=unsent
+                batch[0].conversation_id,
+                worker=self.worker,
+                now=self._clock(),
+                unsent=unsent,
+                sent=sent,
             )
         return len(batch)
 

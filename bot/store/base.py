@@ -118,6 +118,10 @@ class AlertOperations(Protocol):
 
     async def get_alert(self, alert_id: int) -> AlertInstance | None: ...
 
+    async def get_alerts(self, alert_ids: Sequence[int]) -> dict[int, AlertInstance]:
+        """The alerts stored under those ids, by id (one read for many)."""
+        ...
+
     async def list_alerts(
         self, *, open_only: bool = True, rule_id: str | None = None, limit: int | None = None
     ) -> list[AlertInstance]:
@@ -171,6 +175,12 @@ class ConversationOperations(Protocol):
     async def upsert_conversation(self, ref: ConversationRef) -> None: ...
 
     async def get_conversation(self, conversation_id: str) -> ConversationRef | None: ...
+
+    async def get_conversations(
+        self, conversation_ids: Sequence[str]
+    ) -> dict[str, ConversationRef]:
+        """The conversations stored under those ids, by id (one read for many)."""
+        ...
 
     async def list_conversations(self) -> list[ConversationRef]: ...
 
@@ -253,10 +263,18 @@ class OutboxOperations(Protocol):
         ...
 
     async def release_conversation(
-        self, conversation_id: str, *, worker: str, now: datetime, unsent: Sequence[int] = ()
+        self,
+        conversation_id: str,
+        *,
+        worker: str,
+        now: datetime,
+        unsent: Sequence[int] = (),
+        sent: tuple[int, str | None] | None = None,
     ) -> bool:
         """End `worker`'s lease on the conversation; the items `unsent` (claimed, never
-        tried) go back without the attempt counted. False if the lease was not held."""
+        tried) go back without the attempt counted. `sent` (item id, message id): that
+        item is marked sent first, in the same transaction, as `mark_sent` would. False
+        if the lease was not held."""
         ...
 
     async def mark_sent(self, item_id: int, *, message_id: str | None) -> bool:
@@ -420,6 +438,22 @@ class DeliveryStateOperations(Protocol):
 
     async def recent_sends(self, conversation_id: str) -> list[datetime]:
         """When the latest operations in the conversation happened (or are booked)."""
+        ...
+
+    async def recent_sends_of(self, conversation_ids: Sequence[str]) -> dict[str, list[datetime]]:
+        """`recent_sends` of many conversations in one read (those with none left out)."""
+        ...
+
+    async def save_delivery_state(
+        self,
+        conversation_id: str,
+        *,
+        shown: Sequence[tuple[str, str]] = (),
+        at: datetime,
+        sends: Sequence[datetime] | None = None,
+    ) -> None:
+        """`remember_shown` for each (message id, digest) and, unless None,
+        `save_recent_sends`, in one transaction."""
         ...
 
     async def save_recent_sends(self, conversation_id: str, sends: Sequence[datetime]) -> None: ...

@@ -430,10 +430,11 @@ class OutboxRow(Base):
         )
 
 
-def outbox_values(item: OutboxItem) -> dict[str, Any]:
-    """Column values of a new outbox item; its id is assigned by the database."""
+def outbox_values(item: OutboxItem, *, event_json: Any = None) -> dict[str, Any]:
+    """Column values of a new outbox item; its id is assigned by the database.
+    `event_json`: its event's JSON, if already made (a fan-out shares one event)."""
     values = item.model_dump(exclude={"id", "event"})
-    values["event"] = item.event.model_dump(mode="json")
+    values["event"] = item.event.model_dump(mode="json") if event_json is None else event_json
     values["alert_id"] = item.event.alert.id if item.event.alert else None
     values["rule_id"] = item.event.rule_id
     values["kind"] = item.event.kind.value

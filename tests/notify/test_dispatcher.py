@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +190,66 @@ async def test_the_file_notifier_writes_one_json_line_per_delivery(
     assert len(lines) == 2
     assert lines[0]["key"] == item.idempotency_key
     assert (lines[0]["conversation_id"], lines[0]["kind"]) == ("ops", "evaluation_error")
+
+
+async def test_each_item_of_a_turn_is_marked_sent_before_the_next_is_tried(
+    store: SqlStore,
+) -> None:
+    """The turn's last item is marked sent with the release (one write); every earlier
+    one before the next goes, so a crash never leaves a delivered item unmarked behind
+    a later delivery."""
+    event = AlertEvent(kind=AlertEventKind.EVALUATION_ERROR, rule_id="r", at=T0, detail="d")
+    items = await store.enqueue(
+        [
+            new_outbox_item(
+                event.model_copy(update={"at": T0 + n * S}),
+                conversation_id="ops",
+                channel=ChannelKind.TEAMS,
+                not_before=T0,
+            )
+            for n in range(3)
+        ]
+    )
+    seen: list[list[OutboxStatus]] = []
+
+    class Watching(RecordingNotifier):
+        async def deliver(self, item: OutboxItem) -> DeliveryResult:
+            seen.append([stored.status for stored in await store.list_outbox()])
+            return await super().deliver(item)
+
+    notifier = Watching()
+    releases: list[dict[str, object]] = []
+    release = store.release_conversation
+
+    async def spy(conversation_id: str, **options: Any) -> bool:
+        releases.append(options)
+        return await release(conversation_id, **options)
+
+    store.release_conversation = spy  # type: ignore[method-assign]
+    assert await dispatcher(store, notifier, Clock()).dispatch_due() == 3
+    sent, pending = OutboxStatus.SENT, OutboxStatus.PENDING
+    assert seen == [[pending] * 3, [sent, pending, pending], [sent, sent, pending]]
+    assert [i.id for i in notifier.delivered] == [i.id for i in items]  # in order
+    assert [s.status for s in await store.list_outbox()] == [sent] * 3
+    [released] = releases
+    assert released["sent"] == (items[-1].id, f"msg-{items[-1].id}")
+    assert released["unsent"] == []
+    # The conversation is free again: another worker may claim it at once.
+    later = event.model_copy(update={"at": T0 + 10 * S})
+    await store.enqueue(
+        [new_outbox_item(later, conversation_id="ops", channel=ChannelKind.TEAMS, not_before=T0)]
+    )
+    assert await store.claim_conversations(
+        worker="other", now=T0, lease=S, conversations=1, per_conversation=1
+    )
+
+
+async def test_a_turn_that_ends_in_a_retry_marks_nothing_sent_with_the_release(
+    store: SqlStore,
+) -> None:
+    await enqueue(store, "ops")
+    notifier = RecordingNotifier([DeliveryResult.retry_after(30, reason="429")])
+    assert await dispatcher(store, notifier, Clock()).dispatch_due() == 1
+    [stored] = await store.list_outbox()
+    assert stored.status is OutboxStatus.PENDING
+    assert stored.next_attempt_at >= T0 + 30 * S

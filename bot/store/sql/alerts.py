@@ -58,6 +58,10 @@ class AlertSql(SqlBase, AlertOperations, MuteOperations):
             row = await session.get(AlertRow, alert_id, populate_existing=True)
             return row.to_model() if row else None
 
+    async def get_alerts(self, alert_ids: Sequence[int]) -> dict[int, AlertInstance]:
+        statement = select(AlertRow).where(AlertRow.id.in_(sorted(set(alert_ids))))
+        return {row.id: row.to_model() for row in await self._all(statement)}
+
     async def list_alerts(
         self, *, open_only: bool = True, rule_id: str | None = None, limit: int | None = None
     ) -> list[AlertInstance]:

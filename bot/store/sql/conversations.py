@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete, func, insert, select, update
 
 from bot.models import AuditEntry, ConversationRef, OutboxStatus, Subscription
@@ -35,6 +37,14 @@ class ConversationSql(SqlBase, ConversationOperations, AuditOperations):
         async with self._reads() as session:
             row = await session.get(ConversationRow, conversation_id, populate_existing=True)
             return row.to_model() if row else None
+
+    async def get_conversations(
+        self, conversation_ids: Sequence[str]
+    ) -> dict[str, ConversationRef]:
+        statement = select(ConversationRow).where(
+            ConversationRow.conversation_id.in_(sorted(set(conversation_ids)))
+        )
+        return {row.conversation_id: row.to_model() for row in await self._all(statement)}
 
     async def list_conversations(self) -> list[ConversationRef]:
         rows = await self._all(select(ConversationRow).order_by(ConversationRow.conversation_id))

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Update, and_, func, or_, select, update
 
 from bot.models import OutboxItem, OutboxStatus
 from bot.store.base import OutboxOperations
@@ -22,25 +21,31 @@ class OutboxSql(SqlBase, OutboxOperations):
     """Deliveries: enqueued once per key and conversation, claimed under a lease."""
 
     async def enqueue(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
-        added: list[OutboxItem] = []
+        """One statement for all the items (a fan-out's thousands: one by one, 5,000 took
+        13 s), each event's JSON made once; the ids come back by (conversation, key)."""
+        if not items:
+            return []
+        insert = (
+            self._insert(OutboxRow)
+            .on_conflict_do_nothing(
+                index_elements=[OutboxRow.conversation_id, OutboxRow.idempotency_key]
+            )
+            .returning(OutboxRow.id, OutboxRow.conversation_id, OutboxRow.idempotency_key)
+        )
         async with self._scope() as session:
-            for item in items:
-                statement = (
-                    self._insert(OutboxRow)
-                    .values(outbox_values(item))
-                    .on_conflict_do_nothing(
-                        index_elements=[OutboxRow.conversation_id, OutboxRow.idempotency_key]
-                    )
-                    .returning(OutboxRow.id)
-                )
-                item_id = await session.scalar(statement)
-                if item_id is not None:
-                    added.append(item.model_copy(update={"id": item_id}))
-            for conversation_id in sorted({item.conversation_id for item in added}):
+            rows = await session.execute(insert, _values(items))
+            ids = {(conversation, key): item_id for item_id, conversation, key in rows}
+            added = _added(items, ids)
+            conversations = sorted({item.conversation_id for item in added})
+            if conversations:
                 await session.execute(
-                    self._insert(ConversationLeaseRow)
-                    .values(conversation_id=conversation_id, owner=None, expires_at=_FREE)
-                    .on_conflict_do_nothing(index_elements=[ConversationLeaseRow.conversation_id])
+                    self._insert(ConversationLeaseRow).on_conflict_do_nothing(
+                        index_elements=[ConversationLeaseRow.conversation_id]
+                    ),
+                    [
+                        {"conversation_id": c, "owner": None, "expires_at": _FREE}
+                        for c in conversations
+                    ],
                 )
         return added
 
@@ -59,23 +64,26 @@ class OutboxSql(SqlBase, OutboxOperations):
             or_(OutboxRow.lease_expires_at.is_(None), OutboxRow.lease_expires_at <= now),
         )
         # A conversation is due when its oldest pending item is: order within it holds.
-        queued = aliased(OutboxRow)
-        oldest_id = (
-            select(func.min(queued.id))
-            .where(queued.conversation_id == ConversationLeaseRow.conversation_id)
-            .where(queued.status == PENDING)
-            .correlate(ConversationLeaseRow)
-            .scalar_subquery()
+        # The oldest pending item of every conversation, in one pass over the pending
+        # items (the status index), not a look-up per conversation: SQLite answered a
+        # correlated min(id) by walking the table in id order, so a claim took 0.1 s
+        # with 500 conversations queued and 10 s with 5,000 (issue 14).
+        oldest = (
+            select(OutboxRow.conversation_id, func.min(OutboxRow.id).label("oldest_id"))
+            .where(OutboxRow.status == PENDING)
+            .group_by(OutboxRow.conversation_id)
+            .subquery()
         )
         free = (
             select(ConversationLeaseRow.conversation_id, ConversationLeaseRow.owner)
-            .where(ConversationLeaseRow.expires_at <= now)
-            .where(exists().where(OutboxRow.id == oldest_id, due))
-            .order_by(oldest_id)
+            .join(oldest, oldest.c.conversation_id == ConversationLeaseRow.conversation_id)
+            .join(OutboxRow, OutboxRow.id == oldest.c.oldest_id)
+            .where(ConversationLeaseRow.expires_at <= now, due)
+            .order_by(oldest.c.oldest_id)
             .limit(conversations)
             # PostgreSQL: a conversation another worker is claiming right now is passed
             # over, not waited for. SQLite: BEGIN IMMEDIATE serialises claimers.
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=ConversationLeaseRow, skip_locked=True)
         )
         async with self._scope() as session:
             # Locked first (their previous owners tell takeovers apart), then leased.
@@ -120,9 +128,17 @@ class OutboxSql(SqlBase, OutboxOperations):
         return [sorted(batch, key=lambda item: item.id) for batch in by_conversation.values()]
 
     async def release_conversation(
-        self, conversation_id: str, *, worker: str, now: datetime, unsent: Sequence[int] = ()
+        self,
+        conversation_id: str,
+        *,
+        worker: str,
+        now: datetime,
+        unsent: Sequence[int] = (),
+        sent: tuple[int, str | None] | None = None,
     ) -> bool:
         async with self._scope() as session:
+            if sent is not None:
+                await session.execute(_sent(*sent), execution_options=NO_SYNC)
             if unsent:
                 await session.execute(
                     update(OutboxRow)
@@ -153,15 +169,7 @@ class OutboxSql(SqlBase, OutboxOperations):
         return sorted(items, key=lambda item: (item.next_attempt_at, item.id))
 
     async def mark_sent(self, item_id: int, *, message_id: str | None) -> bool:
-        statement = (
-            update(OutboxRow)
-            .where(OutboxRow.id == item_id)
-            .values(status=OutboxStatus.SENT.value, last_error=None)
-            .values(lease_owner=None, lease_expires_at=None)
-            .values(message_id=OutboxRow.message_id if message_id is None else message_id)
-            .returning(OutboxRow.id)
-        )
-        return await self._changed(statement)
+        return await self._changed(_sent(item_id, message_id).returning(OutboxRow.id))
 
     async def mark_failed(
         self, item_id: int, *, worker: str, error: str, retry_at: datetime | None
@@ -218,3 +226,36 @@ class OutboxSql(SqlBase, OutboxOperations):
         if status is not None:
             statement = statement.where(OutboxRow.status == status.value)
         return [row.to_model() for row in await self._all(statement)]
+
+
+def _sent(item_id: int, message_id: str | None) -> Update:
+    """Mark the item sent (whoever holds its lease: the message exists now)."""
+    return (
+        update(OutboxRow)
+        .where(OutboxRow.id == item_id)
+        .values(status=OutboxStatus.SENT.value, last_error=None)
+        .values(lease_owner=None, lease_expires_at=None)
+        .values(message_id=OutboxRow.message_id if message_id is None else message_id)
+    )
+
+
+def _values(items: Sequence[OutboxItem]) -> list[dict[str, Any]]:
+    """Each item's column values; an event shared by many items is turned to JSON once."""
+    events: dict[int, Any] = {}
+    values = []
+    for item in items:
+        value = outbox_values(item, event_json=events.get(id(item.event)))
+        events[id(item.event)] = value["event"]
+        values.append(value)
+    return values
+
+
+def _added(items: Sequence[OutboxItem], ids: dict[tuple[str, str], int]) -> list[OutboxItem]:
+    """The items stored now, with their ids: not those already stored (no id came back),
+    nor a repeat of a key earlier in `items`."""
+    added = []
+    for item in items:
+        item_id = ids.pop((item.conversation_id, item.idempotency_key), None)
+        if item_id is not None:
+            added.append(item.model_copy(update={"id": item_id}))
+    return added
