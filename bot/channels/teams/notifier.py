@@ -17,7 +17,7 @@ from bot.channels.maybe_sent import PostMark
 from bot.channels.teams.cards import Card
 from bot.channels.teams.connector import Connector
 from bot.channels.teams.conversations import message_activity
-from bot.channels.teams.payloads import outgoing_card_attachment
+from bot.channels.teams.payloads import card_attachment
 from bot.models import ConversationRef
 
 #: The Teams notifier: the shared policy with Adaptive Card payloads.
@@ -62,4 +62,4 @@ class CardConnector:
 
 def _activity(card: Card, mark: PostMark | None = None) -> Any:
     text = messages.maybe_repeated() if mark is not None and mark.maybe_repeat else None
-    return message_activity(text, [outgoing_card_attachment(card)])
+    return message_activity(text, [card_attachment(card)])

@@ -36,27 +36,6 @@ class _CardAttachment(Attachment):  # type: ignore[misc]
         return copy.copy(self)
 
 
-class _SentAsIs(Model):
-    """A JSON object msrest puts in a request body as it is: its keys are the model's
-    additional properties, which msrest sends without walking the values (the
-    `enable_additional_properties_sending` mapping). A card is plain JSON already, and
-    walking it value by value cost about 1 ms of CPU per post (issue 14)."""
-
-    _attribute_map = {  # noqa: RUF012 (msrest reads it as a class attribute)
-        "additional_properties": {"key": "", "type": "{object}"},
-    }
-
-    def __init__(self, value: Card) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.additional_properties = value
-
-
-def outgoing_card_attachment(card: Card) -> Any:
-    """A card attachment for a message the bot sends (not read back by anyone in the
-    process): the same JSON on the wire as `card_attachment`, serialized without a walk."""
-    return Attachment(content_type=ADAPTIVE_CARD, content=_SentAsIs(card))
-
-
 class _TextInvokeResponse(Model):
     """`{"statusCode", "type", "value": "<text>"}`: a short message instead of a card."""
 

@@ -1,6 +1,6 @@
-"""A card sent without msrest walking it (payloads.outgoing_card_attachment) is the same JSON
-on the wire as the plain attachment, and the connector's addressed copy leaves the
-original activity as it was."""
+"""The connector's addressed copy of an activity (a post to each conversation) shares the
+card and leaves the original activity as it was. (That the card goes on the wire as
+msrest would send it: test_teams_transport.py.)"""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from msrest.serialization import Serializer
 
 from bot.channels.teams.connector import _addressed
 from bot.channels.teams.conversations import message_activity
-from bot.channels.teams.payloads import card_attachment, outgoing_card_attachment
+from bot.channels.teams.payloads import card_attachment
 
 CARD: dict[str, Any] = {
     "type": "AdaptiveCard",
@@ -37,15 +37,8 @@ def body(activity: Any) -> str:
     return json.dumps(Serializer(classes).body(activity, "Activity"), sort_keys=True)
 
 
-def test_an_outgoing_card_is_the_same_json_as_a_plain_one() -> None:
-    plain = message_activity("may repeat", [card_attachment(CARD)])
-    outgoing = message_activity("may repeat", [outgoing_card_attachment(CARD)])
-    assert body(outgoing) == body(plain)
-    assert json.loads(body(outgoing))["attachments"][0]["content"] == CARD
-
-
 def test_the_addressed_copy_leaves_the_activity_as_it_was() -> None:
-    activity = message_activity(None, [outgoing_card_attachment(CARD)])
+    activity = message_activity(None, [card_attachment(CARD)])
     before = body(activity)
     reference = ConversationReference(
         conversation=ConversationAccount(id="19:ops@thread.tacv2"),
