@@ -1,8 +1,8 @@
 """Fan-out of one alert to many conversations through the real outbox dispatcher(s) on
 PostgreSQL (or SQLite), against a notifier that takes `latency` s per call and keeps
-Teams' per-app pace (the real Pacer, 40 a second per app with its safety margin, split
+Teams' per-app pace (the real Pacer, 50 a second per app with its jitter margin, split
 between replicas as ALERTBOT_REPLICAS does). Prints a table: conversations, replicas,
-seconds, deliveries per second, the per-app bound (conversations / 40 per s), lost and
+seconds, deliveries per second, the per-app bound (conversations / 50 per s), lost and
 duplicated deliveries.
 
     .venv/bin/python -m benchmarks.outbox_fanout --conversations 500 --replicas 1 2 3
