@@ -396,7 +396,11 @@ def test_a_restart_with_a_delivery_in_flight_loses_nothing_and_duplicates_nothin
 ) -> None:
     run = restart_in_flight(workdir, connector[0])
     assert run.problems == []
-    assert sum(run.accepted.values()) == len(run.accepted) > ANSWERED_BEFORE_THE_HOLD
+    # Each card once, but for a post Teams accepted as the process was killed, before the
+    # outbox recorded it: that one is made again, saying it may repeat (by design).
+    repeated = {key for key, count in run.accepted.items() if count > 1}
+    assert all(run.unannounced[key] == 1 for key in repeated), run.accepted
+    assert len(run.accepted) > ANSWERED_BEFORE_THE_HOLD
 
 
 @pytest.mark.parametrize(
