@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bot.workspace.sql_text import balanced
+from bot.workspace.sql_text import balanced, closing
 
 _SEPARATOR: Final = ",\n     "
 _TABLE_ONLY: Final = re.compile(r'SELECT \* FROM "(?:[^"]|"")+"')
@@ -68,7 +68,7 @@ def _stages(sql: str) -> list[str] | None:
         head = f"_s{len(bodies)} AS ("
         if not sql.startswith(head, position):
             return None
-        end = _closing(sql, position + len(head) - 1)
+        end = closing(sql, position + len(head) - 1)
         if end is None:
             return None
         bodies.append(sql[position + len(head) : end])
@@ -78,22 +78,3 @@ def _stages(sql: str) -> list[str] | None:
             continue
         final = f"\nSELECT * FROM _s{len(bodies) - 1}"
         return bodies if sql[position:] == final and all(map(balanced, bodies)) else None
-
-
-def _closing(sql: str, opening: int) -> int | None:
-    """The index of the parenthesis closing the one at `opening` (quote-aware)."""
-    depth = 0
-    quote: str | None = None
-    for index in range(opening, len(sql)):
-        char = sql[index]
-        if quote is not None:
-            quote = None if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
