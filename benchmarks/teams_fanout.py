@@ -34,45 +34,22 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from bot.models import ChannelKind, ConversationRef, Subscription
+from benchmarks.command_cpu import cpu_seconds
+from bot.models import ChannelKind, Subscription
 from bot.playground.processes import BotServer, free_port
 from bot.store.sql import open_store
 from tests.channels.teams.limited_connector import APP_LIMIT, LimitedConnector
-from tests.support.alerting import CATALOG, DEMO_NOW, sqlite_url
+from tests.support.alerting import CATALOG, DEMO_NOW, sqlite_url, teams_channel
 
-TICKS = os.sysconf("SC_CLK_TCK")
 SECRET = "bench-" + "x" * 40
 ALERT = Path(__file__).parent.parent / "tests/azure_monitor/data/log-alert-fired.json"
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of process `pid` (fields 14 and 15 of /proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def channel(n: int, service_url: str) -> ConversationRef:
-    conversation_id = f"19:fanout-{n}@thread.tacv2"
-    return ConversationRef(
-        conversation_id=conversation_id,
-        channel=ChannelKind.TEAMS,
-        kind="channel",
-        reference={
-            "bot": {"id": "28:bot", "name": "Entra Alerts"},
-            "conversation": {"id": conversation_id, "conversationType": "channel"},
-            "channelId": "msteams",
-            "serviceUrl": service_url,
-            "channelData": {"channel": {"id": conversation_id}, "team": {"id": "19:team"}},
-        },
-        updated_at=DEMO_NOW,
-    )
 
 
 async def seed(database: Path, conversations: int, service_url: str) -> None:
     store = await open_store(sqlite_url(database))
     try:
         for n in range(conversations):
-            ref = channel(n, service_url)
+            ref = teams_channel(f"19:fanout-{n}@thread.tacv2", service_url)
             await store.upsert_conversation(ref)
             await store.subscribe(
                 Subscription(

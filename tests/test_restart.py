@@ -42,10 +42,10 @@ import pytest
 from aiohttp import web
 
 from bot import messages
-from bot.models import AlertEventKind, ChannelKind, ConversationRef, OutboxStatus, Subscription
+from bot.models import AlertEventKind, ChannelKind, OutboxStatus, Subscription
 from bot.store.sql import open_store
 from tests.channels.teams.fake_connector import FakeConnector
-from tests.support.alerting import CATALOG, DEMO_NOW, ROOT, sqlite_url
+from tests.support.alerting import CATALOG, DEMO_NOW, ROOT, sqlite_url, teams_channel
 
 pytestmark = pytest.mark.slow
 
@@ -247,7 +247,7 @@ async def _seed(database: Path, service_url: str) -> None:
         (PROV_CRITICAL, "Provisioning", 1),
         (QUIET, "Multitenant collaboration", 1),
     ):
-        await store.upsert_conversation(_channel(conversation_id, service_url))
+        await store.upsert_conversation(teams_channel(conversation_id, service_url))
         await store.subscribe(
             Subscription(
                 conversation_id=conversation_id,
@@ -259,23 +259,6 @@ async def _seed(database: Path, service_url: str) -> None:
             )
         )
     await store.close()
-
-
-def _channel(conversation_id: str, service_url: str) -> ConversationRef:
-    """A Teams channel's reference, as the endpoint saves it."""
-    return ConversationRef(
-        conversation_id=conversation_id,
-        channel=ChannelKind.TEAMS,
-        kind="channel",
-        reference={
-            "bot": {"id": "28:bot", "name": "Entra Alerts"},
-            "conversation": {"id": conversation_id, "conversationType": "channel"},
-            "channelId": "msteams",
-            "serviceUrl": service_url,
-            "channelData": {"channel": {"id": conversation_id}, "team": {"id": "19:team"}},
-        },
-        updated_at=DEMO_NOW,
-    )
 
 
 @dataclass

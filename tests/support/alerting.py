@@ -31,6 +31,23 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+def teams_channel(conversation_id: str, service_url: str) -> ConversationRef:
+    """A Teams channel's reference, as the endpoint saves it."""
+    return ConversationRef(
+        conversation_id=conversation_id,
+        channel=ChannelKind.TEAMS,
+        kind="channel",
+        reference={
+            "bot": {"id": "28:bot", "name": "Entra Alerts"},
+            "conversation": {"id": conversation_id, "conversationType": "channel"},
+            "channelId": "msteams",
+            "serviceUrl": service_url,
+            "channelData": {"channel": {"id": conversation_id}, "team": {"id": "19:team"}},
+        },
+        updated_at=DEMO_NOW,
+    )
+
+
 async def subscribe(
     store: Store, conversation_id: str, target: str, *, max_severity: int = 4
 ) -> None:
