@@ -60,8 +60,8 @@ from bot.models import ChannelKind, OutboxStatus, Subscription
 from bot.store.sql import open_store
 from tests.channels.teams.fake_connector import FakeConnector
 from tests.store.conftest import _probe
-from tests.support.alerting import POSTGRES_URL, ROOT
-from tests.test_restart import _announces_a_repeat, _channel, _free_port, on_loopback
+from tests.support.alerting import POSTGRES_URL, ROOT, teams_channel
+from tests.test_restart import _announces_a_repeat, _free_port, on_loopback
 
 pytestmark = pytest.mark.slow
 
@@ -240,7 +240,7 @@ async def seed(url: str, service_url: str) -> None:
     store = await open_store(url)
     now = datetime.now(UTC)
     for conversation_id in CONVERSATIONS:
-        await store.upsert_conversation(_channel(conversation_id, service_url))
+        await store.upsert_conversation(teams_channel(conversation_id, service_url))
         await store.subscribe(
             Subscription(
                 conversation_id=conversation_id,
